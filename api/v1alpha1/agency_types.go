@@ -1,0 +1,105 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// NamespaceSelection says which namespaces may attach Environments to an Agency.
+// +kubebuilder:validation:Enum=Same;All;Selector
+type NamespaceSelection string
+
+const (
+	// NamespacesSame allows only the agency's homeNamespace.
+	NamespacesSame NamespaceSelection = "Same"
+	// NamespacesAll allows every namespace.
+	NamespacesAll NamespaceSelection = "All"
+	// NamespacesSelector allows the namespaces matched by a label selector.
+	NamespacesSelector NamespaceSelection = "Selector"
+)
+
+// EnvironmentNamespaces says which namespaces may hold Environments of an Agency.
+// +kubebuilder:validation:XValidation:rule="self.from == 'Selector' ? has(self.selector) : !has(self.selector)",message="selector is required when from is Selector and not allowed otherwise"
+type EnvironmentNamespaces struct {
+	// from selects the namespaces: Same (only homeNamespace; the default), All, or
+	// Selector (namespaces matching selector, plus homeNamespace).
+	// +required
+	From NamespaceSelection `json:"from"`
+
+	// selector matches namespace labels when from is Selector.
+	// +optional
+	Selector *metav1.LabelSelector `json:"selector,omitempty"`
+}
+
+// AgencySpec is the desired state of an Agency.
+type AgencySpec struct {
+	// displayName is the agency's name as people see it in the Studio.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	DisplayName string `json:"displayName,omitempty"`
+
+	// homeNamespace is the namespace that holds the agency's agency-scoped RoleBindings
+	// (and, unless environmentNamespaces says more, its Environments). RoleBindings that
+	// grant agency-wide roles anywhere else are not applied.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	HomeNamespace string `json:"homeNamespace"`
+
+	// environmentNamespaces says which namespaces may attach Environments to this
+	// agency. Unset means Same: the homeNamespace only.
+	// +optional
+	EnvironmentNamespaces *EnvironmentNamespaces `json:"environmentNamespaces,omitempty"`
+
+	// deletionPolicy says what deleting this object does in the Studio: Orphan (the
+	// default) keeps the agency; Delete deletes it once its Environments are gone.
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+}
+
+// AgencyStatus is the observed state of an Agency.
+type AgencyStatus struct {
+	CommonStatus `json:",inline"`
+
+	// studioKey is the agency's key in the Studio user store.
+	// +optional
+	StudioKey string `json:"studioKey,omitempty"`
+
+	// environments is the number of Environments attached to this agency.
+	// +optional
+	Environments int32 `json:"environments,omitempty"`
+}
+
+// Agency is a Studio customer account (an "organisation") that owns Environments.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=sag,categories=studio
+// +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
+// +kubebuilder:printcolumn:name="Home",type=string,JSONPath=`.spec.homeNamespace`
+// +kubebuilder:printcolumn:name="Environments",type=integer,JSONPath=`.status.environments`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Agency struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec AgencySpec `json:"spec"`
+	// +optional
+	// +kubebuilder:default={}
+	Status AgencyStatus `json:"status,omitempty"`
+}
+
+// AgencyList contains a list of Agency.
+// +kubebuilder:object:root=true
+type AgencyList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Agency `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Agency{}, &AgencyList{})
+}

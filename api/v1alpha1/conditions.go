@@ -1,0 +1,54 @@
+package v1alpha1
+
+// Condition types, following kstatus: Ready is the summary and always present;
+// Reconciling is True while work is under way; Stalled is True when the object cannot
+// progress without a change.
+const (
+	ConditionReady       = "Ready"
+	ConditionReconciling = "Reconciling"
+	ConditionStalled     = "Stalled"
+)
+
+// Condition reasons. They are part of the API: tools and alerts match on them.
+const (
+	// ReasonSucceeded: the object is reconciled into the Studio.
+	ReasonSucceeded = "Succeeded"
+	// ReasonProgressing: the operator is working on the object.
+	ReasonProgressing = "Progressing"
+	// ReasonDeleting: the object is being deleted.
+	ReasonDeleting = "Deleting"
+
+	// ReasonAgencyNotFound: the referenced Agency does not exist (yet).
+	ReasonAgencyNotFound = "AgencyNotFound"
+	// ReasonEnvironmentNotFound: the referenced Environment does not exist (yet).
+	ReasonEnvironmentNotFound = "EnvironmentNotFound"
+	// ReasonUserNotFound: a subject names a StudioUser that does not exist (yet).
+	ReasonUserNotFound = "UserNotFound"
+	// ReasonNamespaceNotAllowed: the Environment's namespace is not one its Agency
+	// allows (spec.environmentNamespaces).
+	ReasonNamespaceNotAllowed = "NamespaceNotAllowed"
+	// ReasonScopeNotAllowed: an agency-scoped RoleBinding outside the agency's
+	// homeNamespace.
+	ReasonScopeNotAllowed = "ScopeNotAllowed"
+	// ReasonRolesNotAllowedForAgent: an Agent-type user is given roles other than Agent
+	// or Operator; those roles do not apply.
+	ReasonRolesNotAllowedForAgent = "RolesNotAllowedForAgent"
+	// ReasonEnvironmentNotReady: the scope's Environment exists but is not Ready.
+	ReasonEnvironmentNotReady = "EnvironmentNotReady"
+	// ReasonAgencyNotReady: the Agency exists but is not Ready.
+	ReasonAgencyNotReady = "AgencyNotReady"
+
+	// ReasonStoreUnavailable: the Studio user store could not be reached or failed;
+	// the operator retries with backoff.
+	ReasonStoreUnavailable = "StoreUnavailable"
+	// ReasonStoreRejected: the store refused the request as invalid.
+	ReasonStoreRejected = "StoreRejected"
+	// ReasonEmailInUse: another Studio user already has this email.
+	ReasonEmailInUse = "EmailInUse"
+	// ReasonManagedByOther: the Studio record is managed by another operator instance.
+	ReasonManagedByOther = "ManagedByOther"
+	// ReasonDependentsExist: deletion waits for dependent objects to go first.
+	ReasonDependentsExist = "DependentsExist"
+	// ReasonSuspended: the user is suspended; it has no access.
+	ReasonSuspended = "Suspended"
+)

@@ -1,0 +1,254 @@
+package store
+
+import (
+	"time"
+
+	"github.com/studio-operator/studio-operator/internal/cascade"
+)
+
+// Caller says who makes a write and on whose behalf; it is recorded in the audit log
+// and decides ownership (managedBy).
+type Caller struct {
+	// Actor is the subject of the bearer token. The server sets it; a client cannot
+	// claim one.
+	Actor string
+	// Manager is the X-Studio-Manager header: the operator instance that manages the
+	// record. Empty means a person working in the Studio itself.
+	Manager string
+	// OnBehalfOf is the X-Studio-On-Behalf-Of header, e.g. "argocd:<app>".
+	OnBehalfOf string
+	// Source is the X-Studio-Source header: "<Kind>/<ns>/<name>@<generation>".
+	Source string
+}
+
+// Outcome says what a Put did.
+type Outcome string
+
+const (
+	// Created: the record did not exist (or was removed) and now does.
+	Created Outcome = "created"
+	// Updated: the record changed.
+	Updated Outcome = "updated"
+	// Unchanged: the request asked for the state the record already had; nothing was
+	// written, not even an audit entry.
+	Unchanged Outcome = "unchanged"
+)
+
+// AgencySpec is the writable part of an agency.
+type AgencySpec struct {
+	DisplayName string `json:"displayName"`
+}
+
+// Agency is a customer account. Key is the Agency object's name.
+type Agency struct {
+	Key         string    `json:"key"`
+	DisplayName string    `json:"displayName"`
+	ManagedBy   string    `json:"managedBy"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+}
+
+// EnvironmentSpec is the writable part of an environment.
+type EnvironmentSpec struct {
+	Agency      string `json:"agency"`
+	DisplayName string `json:"displayName"`
+}
+
+// Environment is one bot/workspace of an agency. Key is "<namespace>.<name>".
+type Environment struct {
+	Key         string    `json:"key"`
+	Agency      string    `json:"agency"`
+	DisplayName string    `json:"displayName"`
+	ManagedBy   string    `json:"managedBy"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+}
+
+// UserState is a user's state in the Studio.
+type UserState string
+
+const (
+	// UserInvited: created, not yet signed in.
+	UserInvited UserState = "Invited"
+	// UserActive: accepted an invitation or was active.
+	UserActive UserState = "Active"
+	// UserSuspended: kept, but with no access.
+	UserSuspended UserState = "Suspended"
+	// UserRemoved: all access revoked; record and audit kept.
+	UserRemoved UserState = "Removed"
+)
+
+// UserSpec is the writable part of a user.
+type UserSpec struct {
+	Email       string           `json:"email"`
+	DisplayName string           `json:"displayName"`
+	Type        cascade.UserType `json:"type"`
+	Locale      string           `json:"locale"`
+	Suspended   bool             `json:"suspended"`
+}
+
+// User is a person with access to the Studio. Key is the StudioUser object's name.
+type User struct {
+	Key          string           `json:"key"`
+	Email        string           `json:"email"`
+	DisplayName  string           `json:"displayName"`
+	Type         cascade.UserType `json:"type"`
+	Locale       string           `json:"locale"`
+	Suspended    bool             `json:"suspended"`
+	State        UserState        `json:"state"`
+	CreatedAt    time.Time        `json:"createdAt"`
+	LastActiveAt *time.Time       `json:"lastActiveAt"`
+	ManagedBy    string           `json:"managedBy"`
+}
+
+// Spec returns the writable part of u.
+func (u User) Spec() UserSpec {
+	return UserSpec{Email: u.Email, DisplayName: u.DisplayName, Type: u.Type, Locale: u.Locale, Suspended: u.Suspended}
+}
+
+// UserFilter selects users in ListUsers. Agency and Environment select users with a
+// grant there (for Agency: at agency scope or on one of its environments).
+type UserFilter struct {
+	Email       string
+	Agency      string
+	Environment string
+	// Limit is the page size: 0 means the default (100); at most 1000.
+	Limit int
+	// Cursor is the Next of the previous page.
+	Cursor string
+}
+
+// UserPage is one page of users, ordered by key.
+type UserPage struct {
+	Items []User `json:"items"`
+	// Next is the cursor of the following page; nil on the last page.
+	Next *string `json:"next"`
+}
+
+// Scope is where a grant applies: exactly one of Agency or Environment (a key).
+type Scope struct {
+	Agency      string `json:"agency,omitempty"`
+	Environment string `json:"environment,omitempty"`
+}
+
+// Grant gives roles at a scope. At environment scope an empty Roles blocks the roles
+// inherited from the agency.
+type Grant struct {
+	Scope Scope          `json:"scope"`
+	Roles []cascade.Role `json:"roles"`
+}
+
+// GrantSet is a user's whole set of grants, sorted by scope (agencies first, then
+// environments, each by key) with sorted roles.
+type GrantSet struct {
+	Grants []Grant `json:"grants"`
+	// Changed is true when a PutGrants changed anything.
+	Changed bool `json:"changed"`
+}
+
+// EnvironmentAccess is a user's effective access to one environment (the impersonate
+// view), as internal/cascade computes it.
+type EnvironmentAccess struct {
+	Environment  string               `json:"environment"`
+	Agency       string               `json:"agency"`
+	Roles        []cascade.Role       `json:"roles"`
+	Source       cascade.Source       `json:"source"`
+	Capabilities []cascade.Capability `json:"capabilities"`
+	Notify       bool                 `json:"notify"`
+}
+
+// Access is a user's effective access, sorted by environment.
+type Access struct {
+	Environments []EnvironmentAccess `json:"environments"`
+}
+
+// InvitationState is the state of a user's latest invitation.
+type InvitationState string
+
+const (
+	InvitationNotSent   InvitationState = "NotSent"
+	InvitationPending   InvitationState = "Pending"
+	InvitationAccepted  InvitationState = "Accepted"
+	InvitationExpired   InvitationState = "Expired"
+	InvitationWithdrawn InvitationState = "Withdrawn"
+)
+
+// Invitation is a user's latest invitation. Link is set only in the answer to
+// SendInvitation (and its idempotent replays); it is a secret.
+type Invitation struct {
+	State     InvitationState `json:"state"`
+	Link      string          `json:"link,omitempty"`
+	SentAt    *time.Time      `json:"sentAt"`
+	ExpiresAt *time.Time      `json:"expiresAt"`
+	SendCount int             `json:"sendCount"`
+}
+
+// InvitationView is what the invitation page shows to whoever holds the link.
+type InvitationView struct {
+	DisplayName string          `json:"displayName"`
+	Agencies    []string        `json:"agencies"`
+	State       InvitationState `json:"state"`
+	ExpiresAt   time.Time       `json:"expiresAt"`
+}
+
+// Audit actions (DESIGN §4).
+const (
+	ActionAgencyUpserted      = "agency.upserted"
+	ActionAgencyDeleted       = "agency.deleted"
+	ActionEnvironmentUpserted = "environment.upserted"
+	ActionEnvironmentDeleted  = "environment.deleted"
+	ActionUserCreated         = "user.created"
+	ActionUserUpdated         = "user.updated"
+	ActionUserAdopted         = "user.adopted"
+	ActionUserSuspended       = "user.suspended"
+	ActionUserRemoved         = "user.removed"
+	ActionInvitationSent      = "invitation.sent"
+	ActionInvitationAccepted  = "invitation.accepted"
+	ActionInvitationWithdrawn = "invitation.withdrawn"
+	ActionGrantAdded          = "grant.added"
+	ActionGrantRemoved        = "grant.removed"
+	ActionDriftCorrected      = "drift.corrected"
+	ActionUserActivated       = "user.activated" // first activity of a user created without invitation (SSO)
+)
+
+// AuditEntry is one entry of the append-only, hash-chained audit log. Details never
+// hold secrets (links, tokens).
+type AuditEntry struct {
+	Seq        int64          `json:"seq"`
+	Time       time.Time      `json:"time"`
+	Actor      string         `json:"actor"`
+	OnBehalfOf string         `json:"onBehalfOf"`
+	Source     string         `json:"source"`
+	Action     string         `json:"action"`
+	Target     string         `json:"target"`
+	Details    map[string]any `json:"details"`
+	Hash       string         `json:"hash"`
+}
+
+// AuditFilter selects audit entries: those about a user, an agency (or one of its
+// environments), or an environment; After is the last seq already seen.
+type AuditFilter struct {
+	User        string
+	Agency      string
+	Environment string
+	After       int64
+	// Limit is the page size: 0 means the default (100); at most 1000.
+	Limit int
+}
+
+// AuditPage is one page of audit entries in seq order.
+type AuditPage struct {
+	Entries []AuditEntry `json:"entries"`
+	// Next is the After of the following page; nil on the last page.
+	Next *int64 `json:"next"`
+}
+
+// AuditVerification is the result of re-walking the hash chain.
+type AuditVerification struct {
+	OK      bool  `json:"ok"`
+	Entries int64 `json:"entries"`
+	// FirstBad is the seq of the first entry that does not verify.
+	FirstBad *int64 `json:"firstBad,omitempty"`
+	// Problem says what is wrong with FirstBad (edited, missing, reordered).
+	Problem string `json:"problem,omitempty"`
+}
