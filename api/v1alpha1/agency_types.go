@@ -18,7 +18,8 @@ const (
 )
 
 // EnvironmentNamespaces says which namespaces may hold Environments of an Agency.
-// +kubebuilder:validation:XValidation:rule="self.from == 'Selector' ? has(self.selector) : !has(self.selector)",message="selector is required when from is Selector and not allowed otherwise"
+// +kubebuilder:validation:XValidation:rule="self.from != 'Selector' || has(self.selector)",message="selector is required when from is Selector",fieldPath=".selector"
+// +kubebuilder:validation:XValidation:rule="self.from == 'Selector' || !has(self.selector)",message="selector is only allowed when from is Selector",fieldPath=".selector"
 type EnvironmentNamespaces struct {
 	// from selects the namespaces: Same (only homeNamespace; the default), All, or
 	// Selector (namespaces matching selector, plus homeNamespace).

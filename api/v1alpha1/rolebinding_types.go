@@ -36,8 +36,8 @@ type Subject struct {
 }
 
 // RoleBindingSpec is the desired state of a RoleBinding.
-// +kubebuilder:validation:XValidation:rule="!has(self.scope.agency) || size(self.roles) > 0",message="roles must not be empty at agency scope (an empty list only blocks inherited roles at environment scope)"
-// +kubebuilder:validation:XValidation:rule="!has(self.scope.environment) || !self.roles.exists(r, r == 'OrganisationManager')",message="roles: OrganisationManager can only be granted at agency scope"
+// +kubebuilder:validation:XValidation:rule="!has(self.scope.agency) || size(self.roles) > 0",message="roles must not be empty at agency scope (an empty list only blocks inherited roles at environment scope)",fieldPath=".roles"
+// +kubebuilder:validation:XValidation:rule="!has(self.scope.environment) || !self.roles.exists(r, r == 'OrganisationManager')",message="OrganisationManager can only be granted at agency scope",fieldPath=".roles"
 type RoleBindingSpec struct {
 	// scope is where the roles apply: exactly one of environment or agency.
 	// +required

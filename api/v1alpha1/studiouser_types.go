@@ -33,12 +33,14 @@ type Invitation struct {
 
 // StudioUserSpec is the desired state of a StudioUser.
 type StudioUserSpec struct {
-	// email identifies the person; invitations are sent to it. It cannot be changed:
-	// a different address is a different user.
+	// email identifies the person; invitations are sent to it. It is a bare address
+	// such as alice@example.com (no display name). It cannot be changed: a different
+	// address is a different user.
 	// +required
 	// +kubebuilder:validation:MinLength=3
 	// +kubebuilder:validation:MaxLength=254
 	// +kubebuilder:validation:Format=email
+	// +kubebuilder:validation:XValidation:rule=`!self.matches('[\\s<>()\\[\\],;:"]')`,message="email must be a bare address such as alice@example.com, without a display name, comment or quotes"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="email is immutable"
 	Email string `json:"email"`
 

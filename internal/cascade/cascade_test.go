@@ -343,9 +343,9 @@ func TestHasRole(t *testing.T) {
 		role cascade.Role
 		want bool
 	}{
-		"from agency":                   {role: cascade.Analyst, want: true},
-		"from environment":              {role: cascade.Agent, want: true},
-		"not granted":                   {role: cascade.Operator},
+		"from agency":                    {role: cascade.Analyst, want: true},
+		"from environment":               {role: cascade.Agent, want: true},
+		"not granted":                    {role: cascade.Operator},
 		"never granted (not assignable)": {role: cascade.Supervisor},
 	}
 	for name, tc := range cases {
@@ -379,6 +379,9 @@ func withoutNotify(cs []cascade.Capability) []cascade.Capability {
 }
 
 func cloneGrants(gs []cascade.Grant) []cascade.Grant {
+	if gs == nil {
+		return nil
+	}
 	out := make([]cascade.Grant, len(gs))
 	for i, g := range gs {
 		g.Roles = slices.Clone(g.Roles)

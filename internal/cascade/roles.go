@@ -94,7 +94,9 @@ func (r Role) AgentRole() bool { return r == Agent || r == Operator }
 
 // CapabilitiesOf returns the capabilities of role r, sorted; nil for unknown roles.
 func CapabilitiesOf(r Role) []Capability {
-	return slices.Clone(roleCapabilities[r])
+	// The table is written in the order of DESIGN §1; callers (printers, diffs) rely on
+	// the documented sorted order.
+	return sortedCapabilities(roleCapabilities[r])
 }
 
 // ScopeKind is the kind of scope a grant applies at.

@@ -90,21 +90,20 @@ func TestAllCapabilitiesAndAssignableRoles(t *testing.T) {
 }
 
 func TestRolePredicates(t *testing.T) {
-	cases := map[cascade.Role]struct {
-		known, assignable, agentRole bool
-	}{
-		cascade.Agent:               {known: true, assignable: true, agentRole: true},
-		cascade.Operator:            {known: true, assignable: true, agentRole: true},
-		cascade.Administrator:       {known: true, assignable: true},
-		cascade.OrganisationManager: {known: true, assignable: true},
-		cascade.Supervisor:          {known: true},
+	type predicates struct{ Known, Assignable, AgentRole bool }
+	cases := map[cascade.Role]predicates{
+		cascade.Agent:               {Known: true, Assignable: true, AgentRole: true},
+		cascade.Operator:            {Known: true, Assignable: true, AgentRole: true},
+		cascade.Administrator:       {Known: true, Assignable: true},
+		cascade.OrganisationManager: {Known: true, Assignable: true},
+		cascade.Supervisor:          {Known: true},
 		"Janitor":                   {},
 		"":                          {},
 	}
-	for role, tc := range cases {
+	for role, want := range cases {
 		t.Run(string(role), func(t *testing.T) {
-			got := struct{ known, assignable, agentRole bool }{role.Known(), role.Assignable(), role.AgentRole()}
-			if diff := cmp.Diff(tc, got, cmp.AllowUnexported(tc)); diff != "" {
+			got := predicates{role.Known(), role.Assignable(), role.AgentRole()}
+			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("predicates mismatch (-want +got):\n%s", diff)
 			}
 		})
