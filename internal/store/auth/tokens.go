@@ -38,14 +38,14 @@ const maxSubjectLen = 128
 
 // Error messages of the tokens file parser (each is prefixed with "<file>:<line>: ").
 const (
-	errFieldCount   = "want \"<role> <subject> sha256:<hex>\", got %d fields"
-	errUnknownRole  = "unknown role %q (want admin or reader)"
-	errBadSubject   = "subject must be 1 to %d printable characters without spaces"
-	errBadHash      = "token digest must be \"sha256:\" followed by 64 hex digits"
-	errDuplicate    = "the same token digest is already listed on line %d"
-	errEmptyToken   = "token must not be empty"
-	errTokenSpace   = "token must not contain spaces or control characters"
-	errTooManyLines = "line too long"
+	errFieldCount  = "want \"<role> <subject> sha256:<hex>\", got %d fields"
+	errUnknownRole = "unknown role %q (want admin or reader)"
+	errBadSubject  = "subject must be 1 to %d printable characters without spaces"
+	errBadHash     = "token digest must be \"sha256:\" followed by 64 hex digits"
+	errDuplicate   = "the same token digest is already listed on line %d"
+	errEmptyToken  = "token must not be empty"
+	errTokenSpace  = "token must not contain spaces or control characters"
+	errLineTooLong = "line too long"
 )
 
 // Principal is who presented a valid token.
@@ -116,7 +116,7 @@ func Parse(r io.Reader, name string) (*Tokens, error) {
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, fmt.Errorf("%s:%d: %s", name, lineNo+1, errTooManyLines)
+			return nil, fmt.Errorf("%s:%d: %s", name, lineNo+1, errLineTooLong)
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -200,14 +200,14 @@ func (t *Tokens) Authenticate(token string) (Principal, bool) {
 		return Principal{}, false
 	}
 	digest := sha256.Sum256([]byte(token))
-	found := 0
-	var p Principal
+	found, index := 0, 0
 	for i := range t.entries {
 		match := subtle.ConstantTimeCompare(digest[:], t.entries[i].digest[:])
-		if match == 1 {
-			p = t.entries[i].principal
-		}
+		index = subtle.ConstantTimeSelect(match, i, index)
 		found |= match
 	}
-	return p, found == 1
+	if found != 1 {
+		return Principal{}, false
+	}
+	return t.entries[index].principal, true
 }

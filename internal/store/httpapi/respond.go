@@ -1,0 +1,90 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/studio-operator/studio-operator/internal/cascade"
+	"github.com/studio-operator/studio-operator/internal/store"
+)
+
+const contentTypeJSON = "application/json"
+
+// writeJSON sends v with status. It marshals first, so a value that cannot be encoded
+// becomes a 500 problem instead of a half-written body.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", contentTypeJSON)
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+	return nil
+}
+
+// writePut answers a PUT: 201 when the record was created, 200 otherwise, and the
+// outcome in X-Studio-Outcome.
+func writePut(w http.ResponseWriter, v any, outcome store.Outcome) error {
+	status := http.StatusOK
+	if outcome == store.Created {
+		status = http.StatusCreated
+	}
+	w.Header().Set(HeaderOutcome, string(outcome))
+	return writeJSON(w, status, v)
+}
+
+// The normalisers below send empty lists as [] and empty objects as {}, never null,
+// so every client sees the shapes the OpenAPI document promises.
+
+func roles(rs []cascade.Role) []cascade.Role {
+	if rs == nil {
+		return []cascade.Role{}
+	}
+	return rs
+}
+
+func normGrantSet(g store.GrantSet) store.GrantSet {
+	out := store.GrantSet{Changed: g.Changed, Grants: make([]store.Grant, len(g.Grants))}
+	for i, gr := range g.Grants {
+		out.Grants[i] = store.Grant{Scope: gr.Scope, Roles: roles(gr.Roles)}
+	}
+	return out
+}
+
+func normAccess(a store.Access) store.Access {
+	out := store.Access{Environments: make([]store.EnvironmentAccess, len(a.Environments))}
+	for i, e := range a.Environments {
+		if e.Capabilities == nil {
+			e.Capabilities = []cascade.Capability{}
+		}
+		e.Roles = roles(e.Roles)
+		out.Environments[i] = e
+	}
+	return out
+}
+
+func normUserPage(p store.UserPage) store.UserPage {
+	if p.Items == nil {
+		p.Items = []store.User{}
+	}
+	return p
+}
+
+func normAuditPage(p store.AuditPage) store.AuditPage {
+	out := store.AuditPage{Next: p.Next, Entries: make([]store.AuditEntry, len(p.Entries))}
+	for i, e := range p.Entries {
+		if e.Details == nil {
+			e.Details = map[string]any{}
+		}
+		out.Entries[i] = e
+	}
+	return out
+}
+
+func normInvitationView(v store.InvitationView) store.InvitationView {
+	if v.Agencies == nil {
+		v.Agencies = []string{}
+	}
+	return v
+}

@@ -1,0 +1,137 @@
+package mail
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// File modes of the mail directory: mails hold invitation links, so only the store's
+// own user may read them.
+const (
+	mailDirMode  = 0o700
+	mailFileMode = 0o600
+)
+
+// DirSender "delivers" mail by writing each message to <dir>/<timestamp>-<id>.eml,
+// the embedded default when no SMTP server is configured (DESIGN §4). Files are
+// written atomically (temporary file, fsync, rename), so a reader never sees half a
+// mail; id comes from the Message-ID, so delivering the same message again after a
+// crash writes no second file.
+type DirSender struct {
+	dir string
+	// Clock stamps file names; time.Now if nil.
+	Clock func() time.Time
+}
+
+// NewDirSender creates dir (mode 0700) if needed and returns a sender writing to it.
+func NewDirSender(dir string) (*DirSender, error) {
+	if err := os.MkdirAll(dir, mailDirMode); err != nil {
+		return nil, fmt.Errorf("mail dir: %w", err)
+	}
+	return &DirSender{dir: dir}, nil
+}
+
+// Dir is the directory mails are written to.
+func (d *DirSender) Dir() string { return d.dir }
+
+// Send writes msg to a new .eml file. The envelope is not kept: the message's own
+// From and To say the same.
+func (d *DirSender) Send(ctx context.Context, _, _ string, msg []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	id := fileID(msg)
+	existing, err := filepath.Glob(filepath.Join(d.dir, "*-"+id+".eml"))
+	if err != nil {
+		return fmt.Errorf("mail dir: %w", err)
+	}
+	if len(existing) > 0 {
+		return nil // delivered before a crash kept the outbox from hearing of it
+	}
+	name := d.now().UTC().Format("20060102T150405.000000000Z") + "-" + id + ".eml"
+	return writeFileAtomic(d.dir, name, msg)
+}
+
+func (d *DirSender) now() time.Time {
+	if d.Clock != nil {
+		return d.Clock()
+	}
+	return time.Now()
+}
+
+// writeFileAtomic writes data to dir/name through a temporary file in dir, so the
+// rename is atomic, and syncs the directory so the new name survives a crash.
+func writeFileAtomic(dir, name string, data []byte) (err error) {
+	tmp, err := os.CreateTemp(dir, ".tmp-*.eml") // mode 0600
+	if err != nil {
+		return fmt.Errorf("mail dir: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Chmod(mailFileMode); err != nil {
+		return fmt.Errorf("mail dir: %w", err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("mail dir: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("mail dir: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("mail dir: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
+		return fmt.Errorf("mail dir: %w", err)
+	}
+	if dh, err := os.Open(dir); err == nil {
+		_ = dh.Sync() // best effort: not every file system can sync a directory
+		dh.Close()
+	}
+	return nil
+}
+
+// fileID names a message's file after its Message-ID: its left part when that is a
+// plain token (readable), then a hash of the whole id (unique). A message without
+// one is named by the hash of its bytes.
+func fileID(msg []byte) string {
+	m, err := mail.ReadMessage(bytes.NewReader(msg))
+	id := ""
+	if err == nil {
+		id = strings.Trim(strings.TrimSpace(m.Header.Get("Message-ID")), "<>")
+	}
+	if id == "" {
+		sum := sha256.Sum256(msg)
+		return hex.EncodeToString(sum[:12])
+	}
+	sum := sha256.Sum256([]byte(id))
+	hash := hex.EncodeToString(sum[:6])
+	if left, _, _ := strings.Cut(id, "@"); isFileToken(left) {
+		return left + "." + hash
+	}
+	return hash
+}
+
+// isFileToken reports whether s is safe and short enough as part of a file name.
+func isFileToken(s string) bool {
+	if s == "" || len(s) > 64 || s[0] == '.' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,122 @@
+package mail_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	mailpkg "github.com/studio-operator/studio-operator/internal/store/mail"
+)
+
+func TestDirSenderWritesOneEmlPerMessage(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "mail")
+	d, err := mailpkg.NewDirSender(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Clock = func() time.Time { return testNow }
+	m := testOutboxMessage(t)
+	msg, err := mailpkg.Compose(testFrom, m, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if err := d.Send(ctx, "", m.To, msg); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	// Delivered again (the worker crashed before completing): no second file.
+	if err := d.Send(ctx, "", m.To, msg); err != nil {
+		t.Fatalf("second Send: %v", err)
+	}
+	// Another message gets its own file.
+	m2 := m
+	m2.MessageID = "<inv-8.def@studio.example>"
+	msg2, err := mailpkg.Compose(testFrom, m2, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Send(ctx, "", m2.To, msg2); err != nil {
+		t.Fatal(err)
+	}
+
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := regexp.MustCompile(`^20260102T100405\.000000000Z-inv-[78]\.[a-z]{3}\.[0-9a-f]{12}\.eml$`)
+	if len(entries) != 2 {
+		t.Fatalf("mail dir has %d entries, want 2 (no temporary files left)", len(entries))
+	}
+	for _, e := range entries {
+		if !name.MatchString(e.Name()) {
+			t.Errorf("file name %q does not match %v", e.Name(), name)
+		}
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := info.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s has mode %o, want 600", e.Name(), perm)
+		}
+	}
+	got, err := os.ReadFile(filepath.Join(dir, entries[0].Name()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, msg) {
+		t.Errorf("file content differs from the composed message")
+	}
+	parsed := parseMessage(t, got)
+	if parsed.Header.Get("Message-Id") != m.MessageID {
+		t.Errorf("Message-ID = %q", parsed.Header.Get("Message-Id"))
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		t.Errorf("mail dir has mode %o, want no access for group and others", perm)
+	}
+}
+
+func TestDirSenderHonoursCancellation(t *testing.T) {
+	dir := t.TempDir()
+	d, err := mailpkg.NewDirSender(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := d.Send(ctx, "", "alice@example.com", []byte("Message-ID: <a@b>\r\n\r\nx\r\n")); err == nil {
+		t.Fatal("Send with a cancelled context succeeded")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("cancelled Send wrote %d files", len(entries))
+	}
+}
+
+func TestDirSenderFailsWhenTheDirIsGone(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "mail")
+	d, err := mailpkg.NewDirSender(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Replace the directory by a file: no one, not even root, can write into it.
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = d.Send(t.Context(), "", "alice@example.com", []byte("Message-ID: <a@b>\r\n\r\nx\r\n"))
+	if err == nil {
+		t.Fatal("Send into a missing directory succeeded")
+	}
+	if got := mailpkg.Classify(err); got != mailpkg.ClassTemporary {
+		t.Errorf("Classify = %q, want temporary (a person can fix the disk)", got)
+	}
+}

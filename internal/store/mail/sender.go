@@ -1,0 +1,48 @@
+package mail
+
+import (
+	"context"
+	"errors"
+	"net/mail"
+)
+
+// Sender delivers one composed message (RFC 5322 bytes, CRLF) to one recipient.
+//
+// Contract: a nil error means the message was handed over for good (accepted by the
+// mail server, or written to disk); an error means it was not, and Classify tells
+// whether trying again may help. Errors never contain the message or credentials.
+type Sender interface {
+	// Send delivers msg with envelope sender from (the sender's own --mail-from when
+	// empty) to the envelope recipient to.
+	Send(ctx context.Context, from, to string, msg []byte) error
+}
+
+var (
+	errBadMailFrom = errors.New(`invalid --mail-from: want an address such as "Studio <noreply@studio.example>"`)
+	errNoMailDir   = errors.New("--mail-dir is required when --smtp-url is not set")
+)
+
+// NewSender returns the sender the store's flags ask for: SMTP when smtpURL is set
+// (see smtpURLForm), otherwise a DirSender writing .eml files to mailDir.
+func NewSender(smtpURL, mailFrom, mailDir string) (Sender, error) {
+	if _, err := envelopeAddress(mailFrom); err != nil {
+		return nil, err
+	}
+	if smtpURL != "" {
+		return NewSMTPSender(smtpURL, mailFrom)
+	}
+	if mailDir == "" {
+		return nil, errNoMailDir
+	}
+	return NewDirSender(mailDir)
+}
+
+// envelopeAddress is the bare address of a From header value such as
+// "Studio <noreply@studio.example>", for MAIL FROM.
+func envelopeAddress(from string) (string, error) {
+	a, err := mail.ParseAddress(from)
+	if err != nil {
+		return "", errBadMailFrom
+	}
+	return a.Address, nil
+}

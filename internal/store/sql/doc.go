@@ -1,0 +1,20 @@
+// Package sqlstore is the Studio user store (store.Service and store.Outbox) on
+// database/sql: SQLite through modernc.org/sqlite (the embedded default, WAL) and
+// PostgreSQL through pgx, with goose migrations embedded per dialect.
+//
+// Every write runs in one transaction that also appends its audit entries (SHA-256
+// hash chain, gap-free seq) and, for invitations, the outbox mail; a write that would
+// change nothing is rolled back before anything is written. Concurrency:
+//
+//   - SQLite has one writer connection and BEGIN IMMEDIATE, so writers queue in the
+//     process and wait (busy_timeout) across processes instead of failing; readers use
+//     their own read-only connections and never block the writer (WAL).
+//   - PostgreSQL locks the record being changed (SELECT ... FOR UPDATE) before reading
+//     it, so concurrent writers never lose an update, and appending to the audit log
+//     locks the chain head last, for as short as possible. Serialization failures and
+//     deadlocks are retried.
+//
+// Times are stored as Unix microseconds in both dialects so that they compare and hash
+// identically. Secrets never reach the database in clear: invitation tokens are
+// derived from the invitation ID with an HMAC key and only their SHA-256 is stored.
+package sqlstore

@@ -1,0 +1,17 @@
+// Package storetest is the behavioural test suite of the Studio user store: every rule
+// of DESIGN §4 and internal/store's contract, written against store.API only, so the
+// same suite runs on the SQL backend directly (SQLite and PostgreSQL) and through the
+// HTTP server and Go client.
+//
+//	func TestStore(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T, cfg storetest.Config) store.API {
+//			s, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Clock: cfg.Clock, ...})
+//			...
+//			t.Cleanup(func() { s.Close() })
+//			return s
+//		})
+//	}
+//
+// The suite owns the clock (Config.Clock): it moves time forward to expire invitations
+// and checks timestamps against it. Every case gets a fresh, empty store.
+package storetest

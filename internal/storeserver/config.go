@@ -1,0 +1,162 @@
+package storeserver
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config is the configuration of `studio-store serve`.
+type Config struct {
+	// Listen is the address of the HTTP server (host:port; port 0 picks one).
+	Listen string
+	// DB is the database: sqlite:///path.db or postgres://...
+	DB string
+	// PublicURL is the base of invitation links; "" means http://<listen address>.
+	PublicURL string
+	// TokensFile lists the bearer tokens (see internal/store/auth).
+	TokensFile string
+	// AdminToken, from $STUDIO_STORE_ADMIN_TOKEN, adds an admin token.
+	AdminToken string
+	// SMTPURL delivers invitation mails over SMTP; "" writes .eml files to MailDir.
+	SMTPURL string
+	// MailFrom is the From of invitation mails.
+	MailFrom string
+	// MailDir receives .eml files when SMTPURL is empty.
+	MailDir string
+	// InvitationTTL is how long an invitation link works.
+	InvitationTTL time.Duration
+	// LinkKeyFile holds the key that derives invitation tokens; "" keeps a generated
+	// key in the database.
+	LinkKeyFile string
+	// MailPollInterval is the longest the mail worker waits between outbox passes.
+	MailPollInterval time.Duration
+	// ShutdownTimeout bounds the graceful shutdown.
+	ShutdownTimeout time.Duration
+	// LogFormat is text or json; LogLevel debug, info, warn or error.
+	LogFormat string
+	LogLevel  string
+}
+
+// Defaults of the serve flags.
+const (
+	DefaultListen           = "127.0.0.1:8080"
+	DefaultDB               = "sqlite://./studio.db" // relative to the working directory
+	DefaultMailDir          = "./mail"
+	DefaultMailFrom         = "Studio <studio@localhost>"
+	DefaultInvitationTTL    = 168 * time.Hour
+	DefaultMailPollInterval = 10 * time.Second
+	DefaultShutdownTimeout  = 30 * time.Second
+	DefaultLogFormat        = "text"
+	DefaultLogLevel         = "info"
+)
+
+// DefaultConfig returns the configuration of `studio-store serve` without flags.
+func DefaultConfig() Config {
+	return Config{
+		Listen:           DefaultListen,
+		DB:               DefaultDB,
+		MailDir:          DefaultMailDir,
+		MailFrom:         DefaultMailFrom,
+		InvitationTTL:    DefaultInvitationTTL,
+		MailPollInterval: DefaultMailPollInterval,
+		ShutdownTimeout:  DefaultShutdownTimeout,
+		LogFormat:        DefaultLogFormat,
+		LogLevel:         DefaultLogLevel,
+	}
+}
+
+// Configuration errors. They name the flag and never repeat a value that may hold a
+// secret (the SMTP URL carries a password, the database URL too).
+var (
+	errListen       = errors.New("--listen must be host:port, e.g. 127.0.0.1:8080")
+	errDB           = errors.New("--db must be sqlite:///absolute/path.db, sqlite://relative/path.db or postgres://user@host/db")
+	errPublicURL    = errors.New("--public-url must be an absolute http or https URL without query or fragment")
+	errNoTokens     = errors.New("no bearer token: set --tokens-file or $STUDIO_STORE_ADMIN_TOKEN (the store refuses to start without a way to authenticate)")
+	errSMTPURL      = errors.New("--smtp-url must be smtp://[user:password@]host[:port] or smtps://...")
+	errMailFrom     = errors.New(`--mail-from must be an address such as "Studio <studio@example.com>"`)
+	errMailDir      = errors.New("--mail-dir is required when --smtp-url is not set")
+	errTTL          = errors.New("--invitation-ttl must be positive")
+	errPollInterval = errors.New("--mail-poll-interval must be positive")
+	errShutdown     = errors.New("--shutdown-timeout must be positive")
+	errLogFormat    = errors.New("--log-format must be text or json")
+	errLogLevel     = errors.New("--log-level must be debug, info, warn or error")
+)
+
+// Validate checks the configuration without touching the network or the disk, and
+// reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	check := func(ok bool, err error) {
+		if !ok {
+			errs = append(errs, err)
+		}
+	}
+	check(validListen(c.Listen), errListen)
+	check(validDB(c.DB), errDB)
+	check(c.PublicURL == "" || validHTTPURL(c.PublicURL), errPublicURL)
+	check(c.TokensFile != "" || c.AdminToken != "", errNoTokens)
+	check(c.SMTPURL == "" || validSMTPURL(c.SMTPURL), errSMTPURL)
+	_, mailFromErr := mail.ParseAddress(c.MailFrom)
+	check(mailFromErr == nil, errMailFrom)
+	check(c.SMTPURL != "" || c.MailDir != "", errMailDir)
+	check(c.InvitationTTL > 0, errTTL)
+	check(c.MailPollInterval > 0, errPollInterval)
+	check(c.ShutdownTimeout > 0, errShutdown)
+	_, formatErr := newLogHandlerFunc(c.LogFormat)
+	check(formatErr == nil, errLogFormat)
+	_, levelErr := parseLevel(c.LogLevel)
+	check(levelErr == nil, errLogLevel)
+	return errors.Join(errs...)
+}
+
+func validListen(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	return err == nil && port != ""
+}
+
+func validDB(dsn string) bool {
+	scheme, rest, ok := strings.Cut(dsn, "://")
+	if !ok || rest == "" {
+		return false
+	}
+	switch scheme {
+	case "sqlite":
+		return strings.Trim(rest, "/") != ""
+	case "postgres", "postgresql":
+		return true
+	}
+	return false
+}
+
+func validHTTPURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.RawQuery == "" && u.Fragment == ""
+}
+
+func validSMTPURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "smtp" || u.Scheme == "smtps") && u.Hostname() != ""
+}
+
+// publicURL is the configured public URL or the one of the listener.
+func publicURL(configured string, addr net.Addr) string {
+	if configured != "" {
+		return strings.TrimSuffix(configured, "/")
+	}
+	return "http://" + addr.String()
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	switch strings.ToLower(s) {
+	case "debug", "info", "warn", "error":
+		return l, l.UnmarshalText([]byte(s))
+	}
+	return l, fmt.Errorf("unknown log level %q", s)
+}

@@ -1,0 +1,240 @@
+package storeserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/studio-operator/studio-operator/internal/store"
+	"github.com/studio-operator/studio-operator/internal/store/auth"
+	"github.com/studio-operator/studio-operator/internal/store/httpapi"
+	"github.com/studio-operator/studio-operator/internal/store/mail"
+	sqlstore "github.com/studio-operator/studio-operator/internal/store/sql"
+)
+
+// HTTP server timeouts: bounded, so slow or stuck clients cannot hold connections.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 60 * time.Second
+	idleTimeout       = 2 * time.Minute
+	// minLinkKeyBytes is the least key material accepted in --link-key-file.
+	minLinkKeyBytes = 16
+)
+
+// Server is a running store: HTTP API, mail worker and database.
+type Server struct {
+	log      *slog.Logger
+	url      string
+	store    *sqlstore.Store
+	http     *http.Server
+	served   chan error
+	stopMail context.CancelFunc
+	mailDone chan struct{}
+	once     sync.Once
+	stopErr  error
+}
+
+// Start validates cfg, opens the database, and starts serving and delivering mail.
+// It returns once the listener is bound; stop the server with Shutdown.
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	tokens, err := loadTokens(cfg)
+	if err != nil {
+		return nil, err
+	}
+	linkKey, err := loadLinkKey(cfg.LinkKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	sender, err := mail.NewSender(cfg.SMTPURL, cfg.MailFrom, cfg.MailDir)
+	if err != nil {
+		return nil, fmt.Errorf("mail: %w", err)
+	}
+	listener, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("--listen: %w", err)
+	}
+	s := &Server{log: log, url: publicURL(cfg.PublicURL, listener.Addr()), served: make(chan error, 1), mailDone: make(chan struct{})}
+	st, err := sqlstore.Open(ctx, cfg.DB, sqlstore.Options{
+		PublicURL: s.url, InvitationTTL: cfg.InvitationTTL, Logger: log, LinkKey: linkKey,
+	})
+	if err != nil {
+		_ = listener.Close()
+		return nil, fmt.Errorf("--db: %w", err)
+	}
+	s.store = st
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mailMetrics := mail.NewMetrics()
+	registry.MustRegister(mailMetrics.Collectors()...)
+	worker, err := mail.NewWorker(st, sender, mail.WorkerOptions{
+		From: cfg.MailFrom, PollInterval: cfg.MailPollInterval, Logger: log, Metrics: mailMetrics,
+	})
+	if err != nil {
+		_ = listener.Close()
+		_ = st.Close()
+		return nil, err
+	}
+	handler, err := httpapi.New(kickingService{Service: st, kick: worker.Kick}, tokens, httpapi.Options{Logger: log, Registry: registry})
+	if err != nil {
+		_ = listener.Close()
+		_ = st.Close()
+		return nil, err
+	}
+	s.http = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	// The worker outlives the request contexts: it stops only in Shutdown, after the
+	// HTTP server, so a mail committed by the last request is still attempted.
+	mailCtx, stopMail := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopMail = stopMail
+	go func() {
+		defer close(s.mailDone)
+		_ = worker.Run(mailCtx)
+	}()
+	go func() {
+		if err := s.http.Serve(listener); !errors.Is(err, http.ErrServerClosed) {
+			s.served <- err
+		}
+	}()
+	log.Info("studio-store serving", "address", listener.Addr().String(), "db", dbKind(cfg.DB), "mail", mailKind(cfg.SMTPURL))
+	return s, nil
+}
+
+// URL is the public base URL of the server (links point there).
+func (s *Server) URL() string { return s.url }
+
+// Served yields the error that stopped the HTTP server unasked; after Shutdown it
+// yields nothing.
+func (s *Server) Served() <-chan error { return s.served }
+
+// Shutdown stops accepting requests and waits for the ones under way, lets the mail
+// worker finish the delivery under way, then closes the database. ctx bounds the
+// wait for requests.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.once.Do(func() {
+		var errs []error
+		if err := s.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+		s.stopMail()
+		select {
+		case <-s.mailDone:
+		case <-ctx.Done():
+			errs = append(errs, errors.New("mail worker did not stop in time"))
+		}
+		if err := s.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close database: %w", err))
+		}
+		s.stopErr = errors.Join(errs...)
+		s.log.Info("studio-store stopped")
+	})
+	return s.stopErr
+}
+
+// Run starts the server and serves until ctx ends, then shuts down gracefully.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	s, err := Start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case serveErr = <-s.Served():
+		serveErr = fmt.Errorf("http server: %w", serveErr)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	return errors.Join(serveErr, s.Shutdown(shutdownCtx))
+}
+
+// kickingService wakes the mail worker after an invitation is committed, so the
+// mail goes out now rather than at the next poll.
+type kickingService struct {
+	store.Service
+	kick func()
+}
+
+func (k kickingService) SendInvitation(ctx context.Context, c store.Caller, key, idempotencyKey string) (store.Invitation, error) {
+	inv, err := k.Service.SendInvitation(ctx, c, key, idempotencyKey)
+	if err == nil {
+		k.kick()
+	}
+	return inv, err
+}
+
+// loadTokens reads --tokens-file and adds $STUDIO_STORE_ADMIN_TOKEN.
+func loadTokens(cfg Config) (*auth.Tokens, error) {
+	tokens := &auth.Tokens{}
+	if cfg.TokensFile != "" {
+		var err error
+		if tokens, err = auth.LoadFile(cfg.TokensFile); err != nil {
+			return nil, fmt.Errorf("--tokens-file: %w", err)
+		}
+	}
+	if cfg.AdminToken != "" {
+		if err := tokens.Add(auth.RoleAdmin, auth.AdminSubject, cfg.AdminToken); err != nil {
+			return nil, fmt.Errorf("$%s: %w", auth.AdminTokenEnv, err)
+		}
+	}
+	if tokens.Len() == 0 {
+		return nil, errNoTokens
+	}
+	return tokens, nil
+}
+
+// loadLinkKey reads --link-key-file: its bytes, trailing whitespace trimmed.
+func loadLinkKey(path string) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--link-key-file: %w", err)
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) < minLinkKeyBytes {
+		return nil, fmt.Errorf("--link-key-file: the key must have at least %d bytes", minLinkKeyBytes)
+	}
+	return b, nil
+}
+
+// dbKind and mailKind describe the configuration for the startup log line without
+// the URLs, which may hold passwords.
+func dbKind(dsn string) string {
+	scheme, _, _ := strings.Cut(dsn, "://")
+	return scheme
+}
+
+func mailKind(smtpURL string) string {
+	if smtpURL == "" {
+		return "files"
+	}
+	return "smtp"
+}
