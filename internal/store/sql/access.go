@@ -15,79 +15,72 @@ type envInfo struct {
 	agencyDisplayName string
 }
 
-// accessEnvironments are the environments the user's grants can reach: those of the
-// agencies granted at agency scope and those granted at environment scope.
-const accessEnvironments = "SELECT e.key, e.agency, e.display_name, a.display_name FROM environments e JOIN agencies a ON a.key = e.agency " +
+// accessQuery reads all that effective access depends on in one statement, which is
+// one snapshot and one round trip: the user (kind "user"), its grants ("grant") and
+// the environments its grants reach ("environment": those of agencies granted at
+// agency scope and those granted at environment scope). Columns are text: a, b, c, d.
+const accessQuery = "SELECT 'user', u.type, u.lifecycle, CASE WHEN u.suspended THEN 'yes' ELSE 'no' END, '' FROM users u WHERE u.key = ? " +
+	"UNION ALL SELECT 'grant', COALESCE(g.agency_key, ''), COALESCE(g.environment_key, ''), g.roles, '' FROM grants g WHERE g.user_key = ? " +
+	"UNION ALL SELECT 'environment', e.key, e.agency, e.display_name, a.display_name FROM environments e JOIN agencies a ON a.key = e.agency " +
 	"WHERE e.agency IN (SELECT g.agency_key FROM grants g WHERE g.user_key = ? AND g.agency_key IS NOT NULL) " +
 	"OR e.key IN (SELECT g.environment_key FROM grants g WHERE g.user_key = ? AND g.environment_key IS NOT NULL)"
 
 // resolveAccess computes a user's effective access with internal/cascade, reading
-// through q (a snapshot or the write transaction).
-func (s *Store) resolveAccess(ctx context.Context, q querier, u userRow) ([]cascade.Access, map[string]envInfo, error) {
-	if u.removed() || u.Suspended {
-		return nil, nil, nil
-	}
-	rows, err := q.query(ctx, grantSelect+"WHERE g.user_key = ?", u.Key)
+// through q (the reader pool or a write transaction). found is false when the user does
+// not exist.
+func (s *Store) resolveAccess(ctx context.Context, q querier, key string) (access []cascade.Access, info map[string]envInfo, found bool, err error) {
+	rows, err := q.query(ctx, accessQuery, key, key, key, key)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	stored, err := scanGrants(rows)
-	if err != nil || len(stored) == 0 {
-		return nil, nil, err
-	}
-	grants := make([]cascade.Grant, len(stored))
-	for i, g := range stored {
-		grants[i] = cascade.Grant{Scope: cascade.Scope{Agency: g.Scope.Agency, Environment: g.Scope.Environment}, Roles: g.Roles}
-	}
-	envRows, err := q.query(ctx, accessEnvironments, u.Key, u.Key)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer envRows.Close()
+	defer rows.Close()
+	var user cascade.User
+	var grants []cascade.Grant
 	var envs []cascade.Environment
-	info := make(map[string]envInfo)
-	for envRows.Next() {
-		var e envInfo
-		if err := envRows.Scan(&e.Key, &e.Agency, &e.displayName, &e.agencyDisplayName); err != nil {
-			return nil, nil, err
+	info = make(map[string]envInfo)
+	for rows.Next() {
+		var kind, a, b, c, d string
+		if err := rows.Scan(&kind, &a, &b, &c, &d); err != nil {
+			return nil, nil, false, err
 		}
-		envs = append(envs, e.Environment)
-		info[e.Key] = e
+		switch kind {
+		case "user":
+			found = true
+			user = cascade.User{Type: cascade.UserType(a), Removed: b == lifecycleRemoved, Suspended: c == "yes"}
+		case "grant":
+			grants = append(grants, cascade.Grant{Scope: cascade.Scope{Agency: a, Environment: b}, Roles: decodeRoles(c)})
+		case "environment":
+			e := envInfo{Environment: cascade.Environment{Key: a, Agency: b}, displayName: c, agencyDisplayName: d}
+			envs = append(envs, e.Environment)
+			info[a] = e
+		}
 	}
-	if err := envRows.Err(); err != nil {
-		return nil, nil, err
+	if err := rows.Err(); err != nil {
+		return nil, nil, false, err
 	}
-	user := cascade.User{Type: u.Type, Suspended: u.Suspended, Removed: u.removed()}
-	return cascade.Resolve(user, grants, envs), info, nil
+	return cascade.Resolve(user, grants, envs), info, found, nil
 }
 
 // GetAccess returns the user's effective access per environment (the impersonate
 // view); suspended and removed users have none.
 func (s *Store) GetAccess(ctx context.Context, key string) (store.Access, error) {
-	out := store.Access{Environments: []store.EnvironmentAccess{}}
-	err := s.read(ctx, func(q querier) error {
-		u, err := s.getUser(ctx, q, key)
-		if err != nil {
-			return err
-		}
-		resolved, _, err := s.resolveAccess(ctx, q, u)
-		if err != nil {
-			return err
-		}
-		for _, a := range resolved {
-			out.Environments = append(out.Environments, store.EnvironmentAccess{
-				Environment:  a.Environment,
-				Agency:       a.Agency,
-				Roles:        nonNil(a.Roles),
-				Source:       a.Source,
-				Capabilities: nonNil(a.Capabilities),
-				Notify:       a.Notify,
-			})
-		}
-		return nil
-	})
+	resolved, _, found, err := s.resolveAccess(ctx, s.pool(), key)
 	if err != nil {
-		return store.Access{}, err
+		return store.Access{}, mapError(err)
+	}
+	if !found {
+		return store.Access{}, notFoundUser()
+	}
+	out := store.Access{Environments: make([]store.EnvironmentAccess, 0, len(resolved))}
+	for _, a := range resolved {
+		out.Environments = append(out.Environments, store.EnvironmentAccess{
+			Environment:  a.Environment,
+			Agency:       a.Agency,
+			Roles:        nonNil(a.Roles),
+			Source:       a.Source,
+			Capabilities: nonNil(a.Capabilities),
+			Notify:       a.Notify,
+		})
 	}
 	return out, nil
 }

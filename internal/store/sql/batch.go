@@ -5,6 +5,7 @@ import (
 	"errors"
 	"hash/fnv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/studio-operator/studio-operator/internal/store"
@@ -22,8 +23,6 @@ import (
 // order as the audit log), refusals (*store.Error before anything was written) drop
 // only the refused write, and if anything else goes wrong the batch is rolled back and
 // each of its writes is run again in a transaction of its own.
-
-var statHook = func(int, error) {}
 
 // maxBatch bounds the writes of one transaction.
 const maxBatch = 64
@@ -51,6 +50,10 @@ type committer struct {
 	closed chan struct{}
 	wg     sync.WaitGroup
 	once   sync.Once
+
+	// Counters of shared transactions (batches of two writes or more): how many, how
+	// many writes they held, and how many failed and fell back to one by one.
+	batches, batched, fallbacks atomic.Int64
 }
 
 func newCommitter(s *Store, workers int) *committer {
@@ -145,8 +148,10 @@ func (s *Store) commitBatch(batch []*writeRequest) {
 		return
 	}
 	results, err := s.tryBatch(live)
-	statHook(len(live), err)
+	s.committer.batches.Add(1)
+	s.committer.batched.Add(int64(len(live)))
 	if err != nil {
+		s.committer.fallbacks.Add(1)
 		s.log.Debug("batch failed; running its writes one by one", "writes", len(live))
 		for _, r := range live {
 			r.done <- s.writeAlone(r.ctx, r.caller, r.fn)

@@ -145,6 +145,7 @@ func BenchmarkPutGrants(b *testing.B) {
 			var unchanged atomic.Int64
 			b.SetParallelism(benchParallelism)
 			b.ReportAllocs()
+			batches0, batched0, fallbacks0 := s.committer.batches.Load(), s.committer.batched.Load(), s.committer.fallbacks.Load()
 			cpu := startCPU()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
@@ -164,9 +165,11 @@ func BenchmarkPutGrants(b *testing.B) {
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
 			b.ReportMetric(float64(cpu.elapsed().Microseconds())/float64(b.N), "cpu-µs/op")
-			if c := batchCount.Load(); c > 0 {
-				b.ReportMetric(float64(batchWrites.Load())/float64(c), "batch")
-				b.ReportMetric(float64(batchFallback.Load()), "fallbacks")
+			if n := s.committer.batches.Load() - batches0; n > 0 {
+				b.ReportMetric(float64(s.committer.batched.Load()-batched0)/float64(n), "writes/batch")
+			}
+			if n := s.committer.fallbacks.Load() - fallbacks0; n > 0 {
+				b.Errorf("%d batches failed and were run one by one", n)
 			}
 			if n := unchanged.Load(); n > 0 {
 				b.Fatalf("%d writes changed nothing; the benchmark must measure real writes", n)

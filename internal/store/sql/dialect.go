@@ -21,15 +21,19 @@ type dialect struct {
 	skipLocked string
 	// dollar says placeholders are $1, $2, ...
 	dollar bool
+	// jsonTexts is a subquery over the strings of a JSON array given as a parameter:
+	// one statement shape, whatever the number of values.
+	jsonTexts string
 
 	rebound sync.Map // query -> rebound query
 }
 
 var (
 	sqliteDialect = &dialect{
-		name:   "sqlite",
-		driver: "sqlite",
-		goose:  goose.DialectSQLite3,
+		name:      "sqlite",
+		driver:    "sqlite",
+		goose:     goose.DialectSQLite3,
+		jsonTexts: "SELECT value FROM json_each(?)",
 	}
 	postgresDialect = &dialect{
 		name:       "postgres",
@@ -38,6 +42,7 @@ var (
 		forUpdate:  " FOR UPDATE",
 		skipLocked: " FOR UPDATE SKIP LOCKED",
 		dollar:     true,
+		jsonTexts:  "SELECT jsonb_array_elements_text(CAST(? AS jsonb))",
 	}
 )
 

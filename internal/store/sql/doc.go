@@ -4,7 +4,9 @@
 //
 // Every write runs in one transaction that also appends its audit entries (SHA-256
 // hash chain, gap-free seq) and, for invitations, the outbox mail; a write that would
-// change nothing is rolled back before anything is written. Concurrency:
+// change nothing writes nothing. Writes that arrive together share a transaction
+// (group commit, batch.go): each sees the ones before it, a refused write drops out
+// alone, and one commit pays for all. Concurrency:
 //
 //   - SQLite has one writer connection and BEGIN IMMEDIATE, so writers queue in the
 //     process and wait (busy_timeout) across processes instead of failing; readers use

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // errBadDSN is returned for a DSN that names no supported database.
@@ -44,6 +46,10 @@ func parseDSN(dsn string) (dsnTarget, error) {
 		if _, err := url.Parse(dsn); err != nil {
 			// url.Parse errors quote the whole URL, which may hold a password.
 			return dsnTarget{}, fmt.Errorf("postgres DSN is not a valid URL: %w", errBadDSN)
+		}
+		if _, err := pgx.ParseConfig(dsn); err != nil {
+			// pgx redacts the password in its parse errors.
+			return dsnTarget{}, fmt.Errorf("postgres DSN: %w", err)
 		}
 		return dsnTarget{dialect: postgresDialect, url: dsn}, nil
 	default:

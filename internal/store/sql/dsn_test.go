@@ -61,3 +61,13 @@ func TestSQLiteDriverDSN(t *testing.T) {
 		t.Errorf("reader DSN %q: want query_only and no write lock", r)
 	}
 }
+
+func TestParseDSNKeepsPasswordsOut(t *testing.T) {
+	_, err := parseDSN("postgres://user:hunter2@db:notaport/studio")
+	if err == nil {
+		t.Fatal("a DSN with a bad port was accepted")
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("error %q leaks the password", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -89,11 +90,7 @@ func (s *Store) PutGrants(ctx context.Context, c store.Caller, key string, grant
 		if err != nil {
 			return err
 		}
-		rows, err := t.query(ctx, grantSelect+"WHERE g.user_key = ?", key)
-		if err != nil {
-			return err
-		}
-		stored, err := scanGrants(rows)
+		stored, refs, err := t.loadGrantsAndScopes(ctx, key, want)
 		if err != nil {
 			return err
 		}
@@ -102,11 +99,8 @@ func (s *Store) PutGrants(ctx context.Context, c store.Caller, key string, grant
 			out = store.GrantSet{Grants: grantsOf(stored), Changed: false}
 			return nil
 		}
-		envAgency := make(map[string]string)
-		for _, g := range stored {
-			envAgency[g.Scope.Environment] = g.envAgency
-		}
-		if err := t.checkScopes(ctx, desired, plan.Insert, envAgency); err != nil {
+		envAgency, err := checkScopes(desired, plan.Insert, stored, refs)
+		if err != nil {
 			return err
 		}
 		if err := t.applyGrantPlan(ctx, key, plan); err != nil {
@@ -142,9 +136,123 @@ func (s *Store) PutGrants(ctx context.Context, c store.Caller, key string, grant
 	return out, nil
 }
 
-// checkScopes makes sure the scopes the plan inserts exist, and learns the agency of
-// new environments. Errors name the field of the request.
-func (t *writeTx) checkScopes(ctx context.Context, desired []desiredGrant, inserts []store.Grant, envAgency map[string]string) error {
+// scopeRefs are the scopes of a desired grant set that exist: agencies, and
+// environments with their agency.
+type scopeRefs struct {
+	agencies     map[string]bool
+	environments map[string]string
+}
+
+// loadGrantsAndScopes reads the user's grants and which of the desired scopes exist,
+// in one query (a round trip saved on every PutGrants). The user is locked already, so
+// the grants cannot change under us.
+func (t *writeTx) loadGrantsAndScopes(ctx context.Context, user string, desired []store.Grant) ([]storedGrant, scopeRefs, error) {
+	if t.s.d == sqliteDialect {
+		return t.loadGrantsAndScopesLocally(ctx, user, desired)
+	}
+	var agencies, envs []string
+	for _, g := range desired {
+		if g.Scope.Agency != "" {
+			agencies = append(agencies, g.Scope.Agency)
+		} else {
+			envs = append(envs, g.Scope.Environment)
+		}
+	}
+	agencyJSON, err := json.Marshal(nonNil(agencies))
+	if err != nil {
+		return nil, scopeRefs{}, err
+	}
+	envJSON, err := json.Marshal(nonNil(envs))
+	if err != nil {
+		return nil, scopeRefs{}, err
+	}
+	rows, err := t.query(ctx, "SELECT 'grant', g.user_key, g.agency_key, g.environment_key, g.roles, COALESCE(e.agency, '') "+
+		"FROM grants g LEFT JOIN environments e ON e.key = g.environment_key WHERE g.user_key = ? "+
+		"UNION ALL SELECT 'environment', '', NULL, e.key, '', e.agency FROM environments e WHERE e.key IN ("+t.s.d.jsonTexts+") "+
+		"UNION ALL SELECT 'agency', '', a.key, NULL, '', '' FROM agencies a WHERE a.key IN ("+t.s.d.jsonTexts+")",
+		user, string(envJSON), string(agencyJSON))
+	if err != nil {
+		return nil, scopeRefs{}, err
+	}
+	defer rows.Close()
+	refs := scopeRefs{agencies: map[string]bool{}, environments: map[string]string{}}
+	var stored []storedGrant
+	for rows.Next() {
+		var kind, userKey, roles, envAgency string
+		var agency, env sql.NullString
+		if err := rows.Scan(&kind, &userKey, &agency, &env, &roles, &envAgency); err != nil {
+			return nil, scopeRefs{}, err
+		}
+		switch kind {
+		case "agency":
+			refs.agencies[agency.String] = true
+		case "environment":
+			refs.environments[env.String] = envAgency
+		default:
+			stored = append(stored, storedGrant{
+				Grant: store.Grant{Scope: store.Scope{Agency: agency.String, Environment: env.String}, Roles: decodeRoles(roles)},
+				user:  userKey, envAgency: envAgency,
+			})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, scopeRefs{}, err
+	}
+	slices.SortFunc(stored, func(a, b storedGrant) int { return compareScopes(a.Scope, b.Scope) })
+	return stored, refs, nil
+}
+
+// loadGrantsAndScopesLocally is loadGrantsAndScopes for SQLite, where a query costs no
+// round trip: point look-ups of the scopes the user has no grant at yet are cheaper
+// than one query over a JSON list.
+func (t *writeTx) loadGrantsAndScopesLocally(ctx context.Context, user string, desired []store.Grant) ([]storedGrant, scopeRefs, error) {
+	rows, err := t.query(ctx, grantSelect+"WHERE g.user_key = ?", user)
+	if err != nil {
+		return nil, scopeRefs{}, err
+	}
+	stored, err := scanGrants(rows)
+	if err != nil {
+		return nil, scopeRefs{}, err
+	}
+	refs := scopeRefs{agencies: map[string]bool{}, environments: map[string]string{}}
+	have := make(map[store.Scope]bool, len(stored))
+	for _, g := range stored {
+		have[g.Scope] = true
+	}
+	for _, g := range desired {
+		if have[g.Scope] {
+			continue
+		}
+		var agency string
+		var err error
+		if g.Scope.Agency != "" {
+			err = t.queryRow(ctx, "SELECT key FROM agencies WHERE key = ?", g.Scope.Agency).Scan(&agency)
+		} else {
+			err = t.queryRow(ctx, "SELECT agency FROM environments WHERE key = ?", g.Scope.Environment).Scan(&agency)
+		}
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return nil, scopeRefs{}, err
+		case g.Scope.Agency != "":
+			refs.agencies[agency] = true
+		default:
+			refs.environments[g.Scope.Environment] = agency
+		}
+	}
+	return stored, refs, nil
+}
+
+// checkScopes makes sure the scopes the plan inserts exist, naming the request's field
+// otherwise, and returns the agency of every environment involved (for audit indexes).
+func checkScopes(desired []desiredGrant, inserts []store.Grant, stored []storedGrant, refs scopeRefs) (map[string]string, error) {
+	envAgency := make(map[string]string, len(stored)+len(refs.environments))
+	for _, g := range stored {
+		envAgency[g.Scope.Environment] = g.envAgency
+	}
+	for env, agency := range refs.environments {
+		envAgency[env] = agency
+	}
 	index := make(map[store.Scope]int, len(desired))
 	for _, g := range desired {
 		index[g.Scope] = g.index
@@ -152,25 +260,22 @@ func (t *writeTx) checkScopes(ctx context.Context, desired []desiredGrant, inser
 	for _, g := range inserts {
 		field := fmt.Sprintf("grants[%d].scope", index[g.Scope])
 		if g.Scope.Agency != "" {
-			if err := t.agencyExists(ctx, g.Scope.Agency, field+".agency"); err != nil {
-				return err
+			if !refs.agencies[g.Scope.Agency] {
+				return nil, store.Errorf(store.CodeUnknownReference, field+".agency", msgUnknownAgency)
 			}
 			continue
 		}
-		var agency string
-		err := t.queryRow(ctx, "SELECT agency FROM environments WHERE key = ?", g.Scope.Environment).Scan(&agency)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.Errorf(store.CodeUnknownReference, field+".environment", msgUnknownEnvironment)
+		if _, ok := refs.environments[g.Scope.Environment]; !ok {
+			return nil, store.Errorf(store.CodeUnknownReference, field+".environment", msgUnknownEnvironment)
 		}
-		if err != nil {
-			return err
-		}
-		envAgency[g.Scope.Environment] = agency
 	}
-	return nil
+	return envAgency, nil
 }
 
 func (t *writeTx) applyGrantPlan(ctx context.Context, user string, p grantPlan) error {
+	if t.s.d == postgresDialect {
+		return t.applyGrantPlanPostgres(ctx, user, p)
+	}
 	for _, s := range p.Delete {
 		if n, err := t.execRows(ctx, "DELETE FROM grants WHERE user_key = ? AND scope = ?", user, scopeID(s)); err != nil || n != 1 {
 			return cmpErr(err, errLostRace)
@@ -195,6 +300,42 @@ func (t *writeTx) applyGrantPlan(ctx context.Context, user string, p grantPlan) 
 		args = append(args, user, scopeID(g.Scope), agency, env, encodeRoles(g.Roles))
 	}
 	_, err := t.exec(ctx, "INSERT INTO grants (user_key, scope, agency_key, environment_key, roles) VALUES "+placeholders(len(p.Insert), 5), args...)
+	return err
+}
+
+// grantRow is a grant row as JSON, for the single-statement apply on PostgreSQL.
+type grantRow struct {
+	Scope       string `json:"scope"`
+	Agency      string `json:"agency,omitempty"`
+	Environment string `json:"environment,omitempty"`
+	Roles       string `json:"roles"`
+}
+
+// applyGrantPlanPostgres applies the plan in one statement (one round trip): a
+// data-modifying CTE deletes the scopes that go, and an upsert writes the scopes that
+// come or change. The user's row lock keeps other writers of these rows out.
+func (t *writeTx) applyGrantPlanPostgres(ctx context.Context, user string, p grantPlan) error {
+	deleted := make([]string, len(p.Delete))
+	for i, s := range p.Delete {
+		deleted[i] = scopeID(s)
+	}
+	upserts := make([]grantRow, 0, len(p.Insert)+len(p.Update))
+	for _, g := range slices.Concat(p.Insert, p.Update) {
+		upserts = append(upserts, grantRow{Scope: scopeID(g.Scope), Agency: g.Scope.Agency, Environment: g.Scope.Environment, Roles: encodeRoles(g.Roles)})
+	}
+	deletedJSON, err := json.Marshal(deleted)
+	if err != nil {
+		return err
+	}
+	upsertJSON, err := json.Marshal(upserts)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, "WITH removed AS (DELETE FROM grants WHERE user_key = ? AND scope IN ("+t.s.d.jsonTexts+")) "+
+		"INSERT INTO grants (user_key, scope, agency_key, environment_key, roles) "+
+		"SELECT ?, x->>'scope', x->>'agency', x->>'environment', x->>'roles' FROM jsonb_array_elements(CAST(? AS jsonb)) AS x "+
+		"ON CONFLICT (user_key, scope) DO UPDATE SET roles = excluded.roles",
+		user, string(deletedJSON), user, string(upsertJSON))
 	return err
 }
 

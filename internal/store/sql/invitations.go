@@ -124,7 +124,7 @@ func (s *Store) SendInvitation(ctx context.Context, c store.Caller, key, idempot
 // enqueueInvitationMail renders the invitation email and writes it to the outbox in the
 // invitation's transaction.
 func (t *writeTx) enqueueInvitationMail(ctx context.Context, u userRow, link string, expiresAt time.Time) error {
-	access, info, err := t.s.resolveAccess(ctx, t, u)
+	access, info, _, err := t.s.resolveAccess(ctx, t, u.Key)
 	if err != nil {
 		return err
 	}
@@ -212,7 +212,7 @@ func (s *Store) LookupInvitation(ctx context.Context, token string) (store.Invit
 		if err != nil {
 			return err
 		}
-		access, info, err := s.resolveAccess(ctx, q, u)
+		access, info, _, err := s.resolveAccess(ctx, q, u.Key)
 		if err != nil {
 			return err
 		}

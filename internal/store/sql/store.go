@@ -108,7 +108,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	if err := migrate(ctx, s.d, s.writer, s.log); err != nil {
 		_ = s.Close()
-		return nil, mapError(err)
+		if classify(err) == classUnavailable {
+			return nil, mapError(err)
+		}
+		// Say what failed: this is a start-up error for operators, not an API answer.
+		return nil, err
 	}
 	if target.dialect == sqliteDialect {
 		if s.reader, err = sql.Open(s.d.driver, sqliteDriverDSN(target.path, false)); err != nil {
