@@ -45,6 +45,11 @@ fmt: ## Run go fmt.
 vet: ## Run go vet.
 	go vet ./...
 
+.PHONY: docs
+docs: ## Regenerate docs/crd-reference.md from the CRDs in config/crd/bases.
+	go run ./hack/crdref config/crd/bases > docs/crd-reference.md.tmp
+	mv docs/crd-reference.md.tmp docs/crd-reference.md
+
 .PHONY: lint
 lint: vet ## Check formatting and vet (no network tools needed).
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi

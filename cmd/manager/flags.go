@@ -1,0 +1,99 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/studio-operator/studio-operator/controllers"
+)
+
+// EnvStoreToken is read when --store-token-file is not given.
+const EnvStoreToken = "STUDIO_STORE_TOKEN"
+
+// Error strings of flag validation.
+const (
+	errNoStoreURL   = "--store-url is required (the Studio user store, e.g. http://studio-store:8080)"
+	errNoToken      = "no store token: set --store-token-file or " + EnvStoreToken
+	errEmptyToken   = "--store-token-file %s is empty"
+	errBadResync    = "--resync-period must be positive"
+	errReadTokenFmt = "reading --store-token-file: %w"
+)
+
+// config is the manager's command line.
+type config struct {
+	storeURL                string
+	storeToken              string
+	instanceID              string
+	namespace               string
+	resyncPeriod            time.Duration
+	kubeconfig              string
+	leaderElect             bool
+	leaderElectionNamespace string
+	metricsAddr             string
+	probeAddr               string
+	zap                     zap.Options
+}
+
+// parseFlags reads the command line (and, for the token, the environment).
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var c config
+	var tokenFile string
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.storeURL, "store-url", "", "Base URL of the Studio user store, e.g. http://studio-store:8080.")
+	fs.StringVar(&tokenFile, "store-token-file", "", "File holding the store's bearer token (admin role); default: env "+EnvStoreToken+".")
+	fs.StringVar(&c.instanceID, "instance-id", controllers.DefaultInstanceID, "This operator instance's name, sent as the manager of every record it writes.")
+	fs.DurationVar(&c.resyncPeriod, "resync-period", controllers.DefaultResyncPeriod, "How often every object is compared with the store again (corrects drift).")
+	fs.StringVar(&c.namespace, "namespace", controllers.DefaultNamespace, "Namespace of the invitation-link Secrets.")
+	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "Path to a kubeconfig; default: env KUBECONFIG, else in-cluster.")
+	fs.BoolVar(&c.leaderElect, "leader-elect", false, "Elect a leader, so that only one replica reconciles.")
+	fs.StringVar(&c.leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader-election lease; default: the pod's namespace.")
+	fs.StringVar(&c.metricsAddr, "metrics-bind-address", ":8080", "Address of the metrics endpoint; 0 disables it.")
+	fs.StringVar(&c.probeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; 0 disables them.")
+	c.zap.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if c.storeURL == "" {
+		return config{}, errors.New(errNoStoreURL)
+	}
+	if c.resyncPeriod <= 0 {
+		return config{}, errors.New(errBadResync)
+	}
+	token, err := readToken(tokenFile, getenv)
+	if err != nil {
+		return config{}, err
+	}
+	c.storeToken = token
+	return c, nil
+}
+
+// readToken reads the token from file, else from the environment. The token itself
+// never appears in an error.
+func readToken(file string, getenv func(string) string) (string, error) {
+	if file == "" {
+		if t := strings.TrimSpace(getenv(EnvStoreToken)); t != "" {
+			return t, nil
+		}
+		return "", errors.New(errNoToken)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf(errReadTokenFmt, err)
+	}
+	t := strings.TrimSpace(string(b))
+	if t == "" {
+		return "", fmt.Errorf(errEmptyToken, file)
+	}
+	return t, nil
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseFlags(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokenFile, []byte("  s3cret-from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	emptyFile := filepath.Join(dir, "empty")
+	if err := os.WriteFile(emptyFile, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	type want struct {
+		StoreURL, Token, InstanceID, Namespace, Kubeconfig, Metrics, Probe string
+		Resync                                                             time.Duration
+		LeaderElect                                                        bool
+	}
+	cases := map[string]struct {
+		args    []string
+		env     map[string]string
+		want    want
+		wantErr string
+	}{
+		"defaults with the token from the environment": {
+			args: []string{"--store-url", "http://store:8080"},
+			env:  map[string]string{EnvStoreToken: "s3cret-from-env"},
+			want: want{StoreURL: "http://store:8080", Token: "s3cret-from-env", InstanceID: "default", Namespace: "studio-system",
+				Metrics: ":8080", Probe: ":8081", Resync: 10 * time.Minute},
+		},
+		"everything set; the file wins over the environment": {
+			args: []string{"--store-url=http://store:8080", "--store-token-file", tokenFile, "--instance-id", "prod",
+				"--resync-period", "30s", "--namespace", "iam", "--kubeconfig", "/kc", "--leader-elect",
+				"--metrics-bind-address", "0", "--health-probe-bind-address", "0"},
+			env: map[string]string{EnvStoreToken: "ignored"},
+			want: want{StoreURL: "http://store:8080", Token: "s3cret-from-file", InstanceID: "prod", Namespace: "iam",
+				Kubeconfig: "/kc", Metrics: "0", Probe: "0", Resync: 30 * time.Second, LeaderElect: true},
+		},
+		"no store url":        {args: nil, env: map[string]string{EnvStoreToken: "x"}, wantErr: "--store-url is required"},
+		"no token":            {args: []string{"--store-url", "http://s"}, wantErr: EnvStoreToken},
+		"empty token file":    {args: []string{"--store-url", "http://s", "--store-token-file", emptyFile}, wantErr: "is empty"},
+		"missing token file":  {args: []string{"--store-url", "http://s", "--store-token-file", filepath.Join(dir, "nope")}, wantErr: "--store-token-file"},
+		"bad resync":          {args: []string{"--store-url", "http://s", "--resync-period", "0s"}, env: map[string]string{EnvStoreToken: "x"}, wantErr: "--resync-period"},
+		"stray argument":      {args: []string{"--store-url", "http://s", "extra"}, env: map[string]string{EnvStoreToken: "x"}, wantErr: "unexpected arguments"},
+		"unknown flag":        {args: []string{"--store-uri", "http://s"}, env: map[string]string{EnvStoreToken: "x"}, wantErr: "store-uri"},
+		"zap flags are bound": {args: []string{"--store-url", "http://s", "--zap-devel"}, env: map[string]string{EnvStoreToken: "x"}, want: want{StoreURL: "http://s", Token: "x", InstanceID: "default", Namespace: "studio-system", Metrics: ":8080", Probe: ":8081", Resync: 10 * time.Minute}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			c, err := parseFlags(tc.args, func(k string) string { return tc.env[k] }, io.Discard)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "s3cret") {
+					t.Errorf("the error shows the token: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := want{StoreURL: c.storeURL, Token: c.storeToken, InstanceID: c.instanceID, Namespace: c.namespace,
+				Kubeconfig: c.kubeconfig, Metrics: c.metricsAddr, Probe: c.probeAddr, Resync: c.resyncPeriod, LeaderElect: c.leaderElect}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -1,0 +1,20 @@
+// Command studio-dev runs the local sandbox of the studio-operator (DESIGN §6):
+//
+//	studio-dev up --dir DIR [--store-listen 127.0.0.1:PORT]
+//
+// Everything it does lives in internal/devenv.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/studio-operator/studio-operator/internal/devenv"
+)
+
+func main() {
+	if err := devenv.NewCommand().Execute(); err != nil {
+		fmt.Fprintf(os.Stderr, "studio-dev: %v\n", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,158 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	"github.com/studio-operator/studio-operator/internal/operator/metrics"
+	"github.com/studio-operator/studio-operator/internal/operator/provenance"
+	"github.com/studio-operator/studio-operator/internal/store"
+)
+
+const kindAgency = "Agency"
+
+// AgencyReconciler upserts an Agency's record in the store and, with deletionPolicy
+// Delete, deletes it once the agency's Environments are gone.
+type AgencyReconciler struct {
+	reconciler
+}
+
+// +kubebuilder:rbac:groups=iam.studio-operator.io,resources=agencies,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=iam.studio-operator.io,resources=agencies/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=iam.studio-operator.io,resources=agencies/finalizers,verbs=update
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile brings one Agency's record in line with its spec.
+func (r *AgencyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	a := &iamv1.Agency{}
+	if err := r.Get(ctx, req.NamespacedName, a); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	old := a.Status.DeepCopy()
+	defer func() {
+		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, a, func(b client.Object) { b.(*iamv1.Agency).Status = *old }))
+		res, retErr = quietConflict(res, retErr)
+	}()
+
+	var out outcome
+	switch {
+	case !a.DeletionTimestamp.IsZero():
+		out = r.reconcileDelete(ctx, a)
+	default:
+		if err := ensureFinalizer(ctx, r.Client, a); err != nil {
+			return ctrl.Result{}, err
+		}
+		out = r.reconcileRecord(ctx, a)
+	}
+	return r.finish(a, &a.Status.CommonStatus, old.Conditions, out, r.timing)
+}
+
+// reconcileRecord counts the agency's Environments (status.environments) and upserts
+// its record when the store's differs (PutAgency; nothing is written when it matches).
+// Sets Ready, or Stalled/StoreUnavailable from the store's answer.
+func (r *AgencyReconciler) reconcileRecord(ctx context.Context, a *iamv1.Agency) outcome {
+	envs, err := r.rel.environmentsOf(ctx, a.Name)
+	if err != nil {
+		return kubeFailed(err)
+	}
+	a.Status.Environments = int32(countLive(envs))
+
+	want := store.AgencySpec{DisplayName: a.Spec.DisplayName}
+	got, err := r.store.GetAgency(ctx, a.Name)
+	switch {
+	case err == nil && got.DisplayName == want.DisplayName && got.ManagedBy == r.opts.InstanceID:
+		a.Status.StudioKey = a.Name
+		return ready(iamv1.ReasonSucceeded, msgAgencyReady)
+	case err != nil && !store.IsNotFound(err):
+		return fromStoreError(err, iamv1.ReasonAgencyNotReady)
+	}
+	drift := err == nil && got.ManagedBy == r.opts.InstanceID && reconciledBefore(a, a.Status.Conditions)
+	caller := provenance.Caller(kindAgency, a, r.opts.InstanceID, FieldManager)
+	if _, _, err := r.store.PutAgency(ctx, caller, a.Name, want); err != nil {
+		return fromStoreError(err, iamv1.ReasonAgencyNotReady)
+	}
+	if drift {
+		r.noteDrift(a, kindAgency)
+	}
+	a.Status.StudioKey = a.Name
+	return ready(iamv1.ReasonSucceeded, msgAgencyReady)
+}
+
+const msgAgencyReady = "the agency is recorded in the Studio"
+
+// reconcileDelete honours deletionPolicy: Orphan (the default) leaves the record;
+// Delete waits (DependentsExist) while Environments of the agency exist, then deletes
+// the record. The finalizer goes last.
+func (r *AgencyReconciler) reconcileDelete(ctx context.Context, a *iamv1.Agency) outcome {
+	if a.Spec.DeletionPolicy == iamv1.DeletionPolicyDelete {
+		envs, err := r.rel.environmentsOf(ctx, a.Name)
+		if err != nil {
+			return kubeFailed(err)
+		}
+		if len(envs) > 0 {
+			return waiting(iamv1.ReasonDependentsExist,
+				fmt.Sprintf("waiting for %s of this agency to be deleted", plural(len(envs), "Environment")))
+		}
+		caller := provenance.Caller(kindAgency, a, r.opts.InstanceID, FieldManager)
+		if err := r.store.DeleteAgency(ctx, caller, a.Name); err != nil && !store.IsNotFound(err) {
+			return fromStoreError(err, iamv1.ReasonAgencyNotReady)
+		}
+		r.normalEvent(a, EventRecordDeleted, actionDelete, "agency deleted from the Studio")
+	}
+	if err := releaseFinalizer(ctx, r.Client, a); err != nil {
+		return kubeFailed(err)
+	}
+	return gone
+}
+
+func (r *AgencyReconciler) setup(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("agency").
+		For(&iamv1.Agency{}, builder.WithPredicates(specOrLifecycle)).
+		// Environments: the count in status, and deletion waits for them.
+		Watches(&iamv1.Environment{}, handler.EnqueueRequestsFromMapFunc(agencyOfEnvironment),
+			builder.WithPredicates(specOrLifecycle)).
+		WithOptions(r.controllerOptions(1)).
+		Complete(r)
+}
+
+func agencyOfEnvironment(_ context.Context, o client.Object) []reconcile.Request {
+	env := o.(*iamv1.Environment)
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: env.Spec.AgencyRef.Name}}}
+}
+
+// countLive counts the objects that are not being deleted.
+func countLive(envs []iamv1.Environment) int {
+	n := 0
+	for _, e := range envs {
+		if e.DeletionTimestamp.IsZero() {
+			n++
+		}
+	}
+	return n
+}
+
+// reconciledBefore reports whether the object's current generation was already
+// reconciled successfully: then a store record that differs from it was changed
+// outside the operator (drift), not by a new spec.
+func reconciledBefore(obj metav1.Object, conds []metav1.Condition) bool {
+	c := meta.FindStatusCondition(conds, iamv1.ConditionReady)
+	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == obj.GetGeneration()
+}
+
+// noteDrift records a corrected drift (the store audits it as drift.corrected).
+func (r *reconciler) noteDrift(obj client.Object, kind string) {
+	metrics.DriftCorrected.WithLabelValues(kind).Inc()
+	r.normalEvent(obj, EventDriftCorrected, actionReconcile, "the Studio record was changed outside the operator; set back to the declared state")
+}

@@ -1,0 +1,147 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	"github.com/studio-operator/studio-operator/internal/operator/planner"
+	"github.com/studio-operator/studio-operator/internal/operator/provenance"
+	"github.com/studio-operator/studio-operator/internal/store"
+)
+
+const kindEnvironment = "Environment"
+
+// EnvironmentReconciler checks that an Environment's agency exists and allows its
+// namespace, upserts its record ("<ns>.<name>"), and with deletionPolicy Delete
+// deletes the record (and so every grant on it) when the object goes.
+type EnvironmentReconciler struct {
+	reconciler
+}
+
+// +kubebuilder:rbac:groups=iam.studio-operator.io,resources=environments,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=iam.studio-operator.io,resources=environments/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=iam.studio-operator.io,resources=environments/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+
+// Reconcile brings one Environment's record in line with its spec.
+func (r *EnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	env := &iamv1.Environment{}
+	if err := r.Get(ctx, req.NamespacedName, env); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	old := env.Status.DeepCopy()
+	defer func() {
+		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, env, func(b client.Object) { b.(*iamv1.Environment).Status = *old }))
+		res, retErr = quietConflict(res, retErr)
+	}()
+
+	var out outcome
+	switch {
+	case !env.DeletionTimestamp.IsZero():
+		out = r.reconcileDelete(ctx, env)
+	default:
+		if err := ensureFinalizer(ctx, r.Client, env); err != nil {
+			return ctrl.Result{}, err
+		}
+		out = r.reconcileRecord(ctx, env)
+	}
+	return r.finish(env, &env.Status.CommonStatus, old.Conditions, out, r.timing)
+}
+
+// reconcileRecord resolves the agency and tenancy (planner.ResolveEnvironment: Stalled
+// AgencyNotFound / NamespaceNotAllowed, and status.agency), then upserts the record
+// when the store's differs. An agency the store does not know yet is waited for
+// (AgencyNotReady); the Agency becoming Ready re-queues this object.
+func (r *EnvironmentReconciler) reconcileRecord(ctx context.Context, env *iamv1.Environment) outcome {
+	l := newSnapshotLoader(r.Client)
+	if err := l.addEnvironment(ctx, env); err != nil {
+		return kubeFailed(err)
+	}
+	res := planner.ResolveEnvironment(env, l.s)
+	if !res.Valid() {
+		env.Status.Agency = ""
+		return stalled(res.Reason, res.Message)
+	}
+
+	key := planner.StoreEnvironmentKey(client.ObjectKeyFromObject(env))
+	want := store.EnvironmentSpec{Agency: res.Agency, DisplayName: env.Spec.DisplayName}
+	got, err := r.store.GetEnvironment(ctx, key)
+	switch {
+	case err == nil && got.Agency == want.Agency && got.DisplayName == want.DisplayName && got.ManagedBy == r.opts.InstanceID:
+	case err != nil && !store.IsNotFound(err):
+		return fromStoreError(err, iamv1.ReasonAgencyNotReady)
+	default:
+		drift := err == nil && got.ManagedBy == r.opts.InstanceID && reconciledBefore(env, env.Status.Conditions)
+		caller := provenance.Caller(kindEnvironment, env, r.opts.InstanceID, FieldManager)
+		if _, _, err := r.store.PutEnvironment(ctx, caller, key, want); err != nil {
+			return fromStoreError(err, iamv1.ReasonAgencyNotReady)
+		}
+		if drift {
+			r.noteDrift(env, kindEnvironment)
+		}
+	}
+	env.Status.StudioKey = key
+	env.Status.Agency = res.Agency
+	return ready(iamv1.ReasonSucceeded, "the environment is recorded in the Studio")
+}
+
+// reconcileDelete honours deletionPolicy: Orphan (the default) leaves the record;
+// Delete deletes it, and with it every grant on the environment. The finalizer goes
+// last, so a store outage keeps the object until the record is gone.
+func (r *EnvironmentReconciler) reconcileDelete(ctx context.Context, env *iamv1.Environment) outcome {
+	if env.Spec.DeletionPolicy == iamv1.DeletionPolicyDelete {
+		key := planner.StoreEnvironmentKey(client.ObjectKeyFromObject(env))
+		caller := provenance.Caller(kindEnvironment, env, r.opts.InstanceID, FieldManager)
+		if err := r.store.DeleteEnvironment(ctx, caller, key); err != nil && !store.IsNotFound(err) {
+			return fromStoreError(err, iamv1.ReasonAgencyNotReady)
+		}
+		r.normalEvent(env, EventRecordDeleted, actionDelete, "environment deleted from the Studio")
+	}
+	if err := releaseFinalizer(ctx, r.Client, env); err != nil {
+		return kubeFailed(err)
+	}
+	return gone
+}
+
+func (r *EnvironmentReconciler) setup(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("environment").
+		For(&iamv1.Environment{}, builder.WithPredicates(specOrLifecycle)).
+		// The agency decides tenancy, and its record must exist before ours.
+		Watches(&iamv1.Agency{}, handler.EnqueueRequestsFromMapFunc(r.environmentsOfAgency),
+			builder.WithPredicates(specOrReadiness)).
+		// Namespace labels decide tenancy for agencies with from: Selector.
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.environmentsInNamespace),
+			builder.WithPredicates(predicate.LabelChangedPredicate{})).
+		WithOptions(r.controllerOptions(2)).
+		Complete(r)
+}
+
+func (r *EnvironmentReconciler) environmentsOfAgency(ctx context.Context, o client.Object) []reconcile.Request {
+	envs, err := r.rel.environmentsOf(ctx, o.GetName())
+	logMapError(ctx, err, "Agency")
+	set := requestSet{}
+	for i := range envs {
+		set.addObjects(&envs[i])
+	}
+	return set.requests()
+}
+
+func (r *EnvironmentReconciler) environmentsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
+	envs, err := r.rel.environmentsIn(ctx, o.GetName())
+	logMapError(ctx, err, "Namespace")
+	set := requestSet{}
+	for i := range envs {
+		set.addObjects(&envs[i])
+	}
+	return set.requests()
+}

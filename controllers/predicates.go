@@ -1,0 +1,60 @@
+package controllers
+
+import (
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+)
+
+// specOrLifecycle passes creations, deletions, spec changes (generation) and the
+// start of a deletion; it drops the status writes the operator makes itself, which
+// would otherwise trigger a reconcile each.
+var specOrLifecycle = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	return specOrDeletionChanged(e.ObjectOld, e.ObjectNew)
+}}
+
+func specOrDeletionChanged(old, cur client.Object) bool {
+	return old.GetGeneration() != cur.GetGeneration() ||
+		old.GetDeletionTimestamp().IsZero() != cur.GetDeletionTimestamp().IsZero()
+}
+
+// specOrReadiness also passes a change of the Ready condition's status: when an
+// Agency or Environment becomes Ready its record exists in the store, so objects that
+// wait for it can proceed.
+var specOrReadiness = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	return specOrDeletionChanged(e.ObjectOld, e.ObjectNew) || readyStatus(e.ObjectOld) != readyStatus(e.ObjectNew)
+}}
+
+// userSubjectChanged passes what a RoleBinding's status depends on in a StudioUser:
+// its spec (type), its lifecycle, and its status.access (which bindings give it roles;
+// a binding being deleted waits until none of its subjects lists it).
+var userSubjectChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	if specOrDeletionChanged(e.ObjectOld, e.ObjectNew) {
+		return true
+	}
+	old, okOld := e.ObjectOld.(*iamv1.StudioUser)
+	cur, okNew := e.ObjectNew.(*iamv1.StudioUser)
+	return okOld && okNew && !equality.Semantic.DeepEqual(old.Status.Access, cur.Status.Access)
+}}
+
+// readyStatus is the status of obj's Ready condition ("" when absent or unknown kind).
+func readyStatus(obj client.Object) metav1.ConditionStatus {
+	var conds []metav1.Condition
+	switch o := obj.(type) {
+	case *iamv1.Agency:
+		conds = o.Status.Conditions
+	case *iamv1.Environment:
+		conds = o.Status.Conditions
+	default:
+		return ""
+	}
+	if c := meta.FindStatusCondition(conds, iamv1.ConditionReady); c != nil {
+		return c.Status
+	}
+	return ""
+}

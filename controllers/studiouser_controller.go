@@ -1,0 +1,157 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	"github.com/studio-operator/studio-operator/internal/operator/planner"
+	"github.com/studio-operator/studio-operator/internal/operator/provenance"
+	"github.com/studio-operator/studio-operator/internal/store"
+)
+
+const kindStudioUser = "StudioUser"
+
+// StudioUserReconciler owns a user's whole state in the store: its profile, its
+// grant set (from every valid RoleBinding naming it), its invitation, suspension and
+// removal. Every write is preceded by a read, so an unchanged user causes no write.
+type StudioUserReconciler struct {
+	reconciler
+	// applied remembers the grant set last seen in the store per user, to tell drift
+	// (the store changed) from a new desire (the bindings changed).
+	applied *appliedState
+	// directory lists the store's users once per resync period, so resyncs of users
+	// whose profile is as wanted need no GetUser each.
+	directory *userDirectory
+}
+
+// userRun is the state of one reconcile of one user, passed between the steps.
+type userRun struct {
+	u      *iamv1.StudioUser
+	key    string
+	caller store.Caller
+	// plan is what the cluster asks for (reconcilePlan).
+	plan planner.UserPlan
+	// stored is the user as the store has it after reconcileProfile.
+	stored store.User
+}
+
+// userStep is one named step of the StudioUser reconcile; proceed lets the next run.
+type userStep func(ctx context.Context, run *userRun) outcome
+
+// +kubebuilder:rbac:groups=iam.studio-operator.io,resources=studiousers,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=iam.studio-operator.io,resources=studiousers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=iam.studio-operator.io,resources=studiousers/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;create;update;patch;delete
+
+// Reconcile brings one user's state in the store in line with the cluster.
+func (r *StudioUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	u := &iamv1.StudioUser{}
+	if err := r.Get(ctx, req.NamespacedName, u); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	old := u.Status.DeepCopy()
+	defer func() {
+		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, u, func(b client.Object) { b.(*iamv1.StudioUser).Status = *old }))
+		res, retErr = quietConflict(res, retErr)
+	}()
+
+	run := &userRun{u: u, key: u.Name, caller: provenance.Caller(kindStudioUser, u, r.opts.InstanceID, FieldManager)}
+	var out outcome
+	switch {
+	case !u.DeletionTimestamp.IsZero():
+		out = r.reconcileDelete(ctx, run)
+	default:
+		if err := ensureFinalizer(ctx, r.Client, u); err != nil {
+			return ctrl.Result{}, err
+		}
+		out = runSteps(ctx, run, r.reconcilePlan, r.reconcileProfile, r.reconcileGrants, r.reconcileInvitation, r.summarize)
+	}
+	return r.finish(u, &u.Status.CommonStatus, old.Conditions, out, r.timing)
+}
+
+// runSteps runs the steps in order until one does not proceed.
+func runSteps(ctx context.Context, run *userRun, steps ...userStep) outcome {
+	for _, step := range steps {
+		if out := step(ctx, run); out.kind != outcomeContinue {
+			return out
+		}
+	}
+	return proceed
+}
+
+// summarize is the last step: everything is in the store. Ready, with reason
+// Suspended for a suspended user.
+func (r *StudioUserReconciler) summarize(_ context.Context, run *userRun) outcome {
+	if run.u.Spec.Suspended {
+		return ready(iamv1.ReasonSuspended, "the user is suspended: no access in the Studio until suspended is false")
+	}
+	return ready(iamv1.ReasonSucceeded, fmt.Sprintf("access to %s", plural(len(run.plan.Access), "environment")))
+}
+
+func (r *StudioUserReconciler) setup(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("studiouser").
+		For(&iamv1.StudioUser{}, builder.WithPredicates(specOrLifecycle)).
+		Watches(&iamv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(r.usersOfBinding),
+			builder.WithPredicates(specOrLifecycle)).
+		Watches(&iamv1.Environment{}, handler.EnqueueRequestsFromMapFunc(r.usersOfEnvironment),
+			builder.WithPredicates(specOrReadiness)).
+		Watches(&iamv1.Agency{}, handler.EnqueueRequestsFromMapFunc(r.usersOfAgency),
+			builder.WithPredicates(specOrReadiness)).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.usersOfNamespace),
+			builder.WithPredicates(predicate.LabelChangedPredicate{})).
+		WithOptions(r.controllerOptions(r.opts.MaxConcurrentReconciles)).
+		Complete(r)
+}
+
+// usersOfBinding: the binding's subjects. For an update the handler maps the old and
+// the new object, so a subject that was removed from the binding is re-queued too.
+func (r *StudioUserReconciler) usersOfBinding(_ context.Context, o client.Object) []reconcile.Request {
+	set := requestSet{}
+	set.addSubjects([]iamv1.RoleBinding{*o.(*iamv1.RoleBinding)})
+	return set.requests()
+}
+
+// usersOfEnvironment: subjects of the bindings on the environment and of the agency
+// bindings that ripple down to it.
+func (r *StudioUserReconciler) usersOfEnvironment(ctx context.Context, o client.Object) []reconcile.Request {
+	bs, err := r.rel.bindingsAffectedByEnvironment(ctx, o.(*iamv1.Environment))
+	logMapError(ctx, err, "Environment")
+	set := requestSet{}
+	set.addSubjects(bs)
+	return set.requests()
+}
+
+// usersOfAgency: subjects of the agency's bindings and of the bindings on its
+// environments (tenancy and existence of the agency decide both).
+func (r *StudioUserReconciler) usersOfAgency(ctx context.Context, o client.Object) []reconcile.Request {
+	bs, err := r.rel.bindingsAffectedByAgency(ctx, o.GetName())
+	logMapError(ctx, err, "Agency")
+	set := requestSet{}
+	set.addSubjects(bs)
+	return set.requests()
+}
+
+// usersOfNamespace: namespace labels decide which of the Environments there are
+// allowed, so every user with roles on them.
+func (r *StudioUserReconciler) usersOfNamespace(ctx context.Context, o client.Object) []reconcile.Request {
+	envs, err := r.rel.environmentsIn(ctx, o.GetName())
+	logMapError(ctx, err, "Namespace")
+	set := requestSet{}
+	for i := range envs {
+		bs, err := r.rel.bindingsAffectedByEnvironment(ctx, &envs[i])
+		logMapError(ctx, err, "Namespace")
+		set.addSubjects(bs)
+	}
+	return set.requests()
+}

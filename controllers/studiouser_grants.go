@@ -1,0 +1,162 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	"github.com/studio-operator/studio-operator/internal/operator/metrics"
+	"github.com/studio-operator/studio-operator/internal/operator/planner"
+	"github.com/studio-operator/studio-operator/internal/store"
+)
+
+// reconcilePlan reads the RoleBindings naming the user (field index) and what they
+// refer to, and computes the desired grant set and effective access
+// (planner.PlanUser). It writes nothing.
+func (r *StudioUserReconciler) reconcilePlan(ctx context.Context, run *userRun) outcome {
+	bindings, err := r.rel.bindingsNaming(ctx, run.u.Name)
+	if err != nil {
+		return kubeFailed(err)
+	}
+	l := newSnapshotLoader(r.Client)
+	l.s.Users[run.u.Name] = run.u
+	for i := range bindings {
+		b := &bindings[i]
+		if env := b.Spec.Scope.Environment; env != "" {
+			err = l.bindingScope(ctx, b)
+		} else {
+			err = l.agencyWithEnvironments(ctx, b.Spec.Scope.Agency)
+		}
+		if err != nil {
+			return kubeFailed(err)
+		}
+	}
+	run.plan = planner.PlanUser(run.u, bindings, l.s)
+	return proceed
+}
+
+// reconcileGrants reads the user's grant set from the store and replaces it
+// (PutGrants) only when it differs from the plan. A scope the store does not know yet
+// (an Environment or Agency whose record is still being written) does not hold up the
+// others: its grant is left out, the rest applied, and the user waits for the record
+// (the Environment or Agency becoming Ready re-queues it). Leaving a grant out never
+// widens access: without the record, nothing in the store can ripple down to it. On
+// success status.access and status.environments show the effective access, and
+// AccessGranted/AccessRevoked events say what changed.
+func (r *StudioUserReconciler) reconcileGrants(ctx context.Context, run *userRun) outcome {
+	want := run.plan.Grants
+	got, err := r.store.GetGrants(ctx, run.key)
+	if err != nil {
+		return fromStoreError(err, "")
+	}
+	access := run.plan.Access
+	var skipped []store.Scope
+	if !planner.GrantsEqual(got.Grants, want) {
+		drift := r.applied.is(run.key, want)
+		want, skipped, err = r.putGrants(ctx, run, want)
+		if err != nil {
+			return fromStoreError(err, iamv1.ReasonEnvironmentNotReady)
+		}
+		added, removed := planner.CountGrantChanges(got.Grants, want)
+		metrics.GrantsChanged.WithLabelValues("added").Add(float64(added))
+		metrics.GrantsChanged.WithLabelValues("removed").Add(float64(removed))
+		if drift {
+			r.noteDrift(run.u, kindStudioUser)
+		}
+		access = planner.AccessWithout(access, skipped)
+	}
+	r.applied.set(run.key, want)
+
+	st := &run.u.Status
+	change := planner.DiffAccess(st.Access, access)
+	if len(change.Granted) > 0 {
+		r.normalEvent(run.u, EventAccessGranted, actionReconcile, "%s", strings.Join(change.Granted, "; "))
+	}
+	if len(change.Revoked) > 0 {
+		r.normalEvent(run.u, EventAccessRevoked, actionReconcile, "%s", strings.Join(change.Revoked, "; "))
+	}
+	st.Access = access
+	st.Environments = int32(len(access))
+	if len(skipped) > 0 {
+		return waitingForScope(skipped[0])
+	}
+	return proceed
+}
+
+// putGrants writes grants, leaving out, one by one, each grant whose scope the store
+// reports as unknown (CodeUnknownReference naming "grants[i]..."). It returns what was
+// written and the scopes left out; any other error ends it.
+func (r *StudioUserReconciler) putGrants(ctx context.Context, run *userRun, grants []store.Grant) ([]store.Grant, []store.Scope, error) {
+	var skipped []store.Scope
+	for {
+		_, err := r.store.PutGrants(ctx, run.caller, run.key, grants)
+		i, unknown := unknownGrant(err, len(grants))
+		if !unknown {
+			return grants, skipped, err
+		}
+		skipped = append(skipped, grants[i].Scope)
+		grants = slices.Delete(slices.Clone(grants), i, i+1)
+	}
+}
+
+// unknownGrant returns the index of the grant an unknown-reference error names
+// ("grants[1].scope.environment"), if it names one of n grants.
+func unknownGrant(err error, n int) (int, bool) {
+	var se *store.Error
+	if !errors.As(err, &se) || se.Code != store.CodeUnknownReference {
+		return 0, false
+	}
+	var i int
+	if _, scanErr := fmt.Sscanf(se.Field, "grants[%d]", &i); scanErr != nil || i < 0 || i >= n {
+		return 0, false
+	}
+	return i, true
+}
+
+// waitingForScope says which record the user waits for.
+func waitingForScope(sc store.Scope) outcome {
+	if sc.Agency != "" {
+		return waiting(iamv1.ReasonAgencyNotReady,
+			fmt.Sprintf("waiting for the Studio to record agency %q; the other grants are applied", sc.Agency))
+	}
+	return waiting(iamv1.ReasonEnvironmentNotReady,
+		fmt.Sprintf("waiting for the Studio to record environment %q; the other grants are applied", sc.Environment))
+}
+
+// appliedState remembers, per user, the grant set the store was last seen to hold
+// (after the operator wrote or confirmed it). If the store later differs while the
+// desired set is still the same, someone changed the store: drift. It is a memory
+// for events and metrics only; after a restart drift is still corrected (and audited
+// by the store), just not announced.
+type appliedState struct {
+	mu     sync.Mutex
+	grants map[string][]store.Grant
+}
+
+func newAppliedState() *appliedState {
+	return &appliedState{grants: map[string][]store.Grant{}}
+}
+
+// is reports whether grants is what was last applied for key.
+func (a *appliedState) is(key string, grants []store.Grant) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	last, ok := a.grants[key]
+	return ok && planner.GrantsEqual(last, grants)
+}
+
+func (a *appliedState) set(key string, grants []store.Grant) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.grants[key] = grants
+}
+
+func (a *appliedState) forget(key string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.grants, key)
+}

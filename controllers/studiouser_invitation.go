@@ -1,0 +1,201 @@
+package controllers
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	"github.com/studio-operator/studio-operator/internal/operator/metrics"
+	"github.com/studio-operator/studio-operator/internal/operator/planner"
+	"github.com/studio-operator/studio-operator/internal/store"
+)
+
+// The invitation-link Secret.
+const (
+	// InvitationSecretPrefix + the StudioUser's name is the Secret's name.
+	InvitationSecretPrefix = "studio-invitation-"
+	// InvitationLinkKey is the Secret's data key holding the link.
+	InvitationLinkKey = "link"
+	// LabelInvitationFor marks invitation-link Secrets, for cleanup and listing.
+	LabelInvitationFor = "iam.studio-operator.io/invitation-link"
+	// AnnotationStudioUser names the StudioUser whose link a Secret holds (a label
+	// value would be too short for every valid name).
+	AnnotationStudioUser = "iam.studio-operator.io/studiouser"
+	labelManagedBy       = "app.kubernetes.io/managed-by"
+)
+
+// reconcileInvitation sends the invitation when planner.PlanInvitation says it is due
+// (first one once the user has a role, another per resend bump), with an idempotency
+// key derived from the object's UID and the resend counter: a retry or a restart
+// repeats the same request and the store sends no second email. The link goes only
+// into the Secret, then status.invitation records the send. Otherwise a pending
+// invitation's state is refreshed (Accepted, Expired, Withdrawn).
+func (r *StudioUserReconciler) reconcileInvitation(ctx context.Context, run *userRun) outcome {
+	u := run.u
+	in := planner.InvitationInput{
+		UID:        u.UID,
+		Spec:       u.Spec.Invitation,
+		Status:     u.Status.Invitation,
+		HasAccess:  run.plan.HasAccess(),
+		StoreState: run.stored.State,
+	}
+	dec := planner.PlanInvitation(in)
+	if dec.Send {
+		// The cache may not show our own last status write yet. The store would
+		// answer a repeated request without a second email anyway, but a live read
+		// keeps events and the invitations metric exact.
+		live := &iamv1.StudioUser{}
+		if err := r.apiReader.Get(ctx, client.ObjectKeyFromObject(u), live); err != nil {
+			return kubeFailed(err)
+		}
+		if live.UID == u.UID {
+			in.Status = live.Status.Invitation
+			if dec = planner.PlanInvitation(in); !dec.Send {
+				u.Status.Invitation = live.Status.Invitation
+			}
+		}
+	}
+	if !dec.Send {
+		return r.refreshInvitation(ctx, run)
+	}
+	inv, err := r.store.SendInvitation(ctx, run.caller, run.key, dec.IdempotencyKey)
+	if err != nil {
+		return fromStoreError(err, "")
+	}
+	ref, err := r.storeLink(ctx, u, inv.Link)
+	if err != nil {
+		return kubeFailed(err)
+	}
+	var sentBefore int32
+	if u.Status.Invitation != nil {
+		sentBefore = u.Status.Invitation.SendCount
+	}
+	st := invitationStatus(inv, u.Status.Invitation)
+	st.ResendObserved = dec.Resend
+	st.LinkSecretRef = ref
+	u.Status.Invitation = st
+	if st.SendCount > sentBefore {
+		metrics.InvitationsSent.Inc()
+		r.normalEvent(u, EventInvitationSent, actionInvite,
+			"invitation sent (%d in total); the link is in Secret %s/%s", st.SendCount, ref.Namespace, ref.Name)
+	}
+	return proceed
+}
+
+// refreshInvitation keeps status.invitation current without sending: NotSent before
+// the first invitation, and the store's state while one is pending. Once the
+// invitation is no longer pending its link is useless, so its Secret goes.
+func (r *StudioUserReconciler) refreshInvitation(ctx context.Context, run *userRun) outcome {
+	u := run.u
+	if u.Status.Invitation == nil {
+		u.Status.Invitation = &iamv1.InvitationStatus{State: iamv1.InvitationNotSent}
+		return proceed
+	}
+	if u.Status.Invitation.State != iamv1.InvitationPending {
+		return proceed
+	}
+	inv, err := r.store.GetInvitation(ctx, run.key)
+	if err != nil {
+		return fromStoreError(err, "")
+	}
+	st := invitationStatus(inv, u.Status.Invitation)
+	if st.State != iamv1.InvitationPending && st.LinkSecretRef != nil {
+		if err := r.deleteLinkSecret(ctx, u); err != nil {
+			return kubeFailed(err)
+		}
+		st.LinkSecretRef = nil
+	}
+	u.Status.Invitation = st
+	return proceed
+}
+
+// invitationStatus is the status of inv, keeping what only the operator knows
+// (resendObserved, the Secret) from prev.
+func invitationStatus(inv store.Invitation, prev *iamv1.InvitationStatus) *iamv1.InvitationStatus {
+	st := &iamv1.InvitationStatus{
+		State:     iamv1.InvitationState(inv.State),
+		SentAt:    statusTime(inv.SentAt),
+		ExpiresAt: statusTime(inv.ExpiresAt),
+		SendCount: int32(inv.SendCount),
+	}
+	if prev != nil {
+		st.ResendObserved = prev.ResendObserved
+		st.LinkSecretRef = prev.LinkSecretRef
+	}
+	return st
+}
+
+// storeLink writes the link into the user's Secret in the operator's namespace,
+// owned by the StudioUser (so it is collected with it) and labelled. It reads the
+// Secret straight from the API server and writes only when the link changed.
+func (r *StudioUserReconciler) storeLink(ctx context.Context, u *iamv1.StudioUser, link string) (*iamv1.SecretReference, error) {
+	key := types.NamespacedName{Namespace: r.opts.Namespace, Name: InvitationSecretName(u.Name)}
+	ref := &iamv1.SecretReference{Namespace: key.Namespace, Name: key.Name}
+	sec := &corev1.Secret{}
+	err := r.apiReader.Get(ctx, key, sec)
+	switch {
+	case apierrors.IsNotFound(err):
+		sec = &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{
+				Name: key.Name, Namespace: key.Namespace,
+				Labels:          map[string]string{LabelInvitationFor: "true", labelManagedBy: FieldManager},
+				Annotations:     map[string]string{AnnotationStudioUser: u.Name},
+				OwnerReferences: []metav1.OwnerReference{ownerOf(u)},
+			},
+			Type: corev1.SecretTypeOpaque,
+			Data: map[string][]byte{InvitationLinkKey: []byte(link)},
+		}
+		return ref, r.Create(ctx, sec)
+	case err != nil:
+		return nil, err
+	case bytes.Equal(sec.Data[InvitationLinkKey], []byte(link)):
+		return ref, nil
+	}
+	base := sec.DeepCopy()
+	if sec.Data == nil {
+		sec.Data = map[string][]byte{}
+	}
+	sec.Data[InvitationLinkKey] = []byte(link)
+	return ref, r.Patch(ctx, sec, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+}
+
+// deleteLinkSecret deletes the user's invitation-link Secret, if any.
+func (r *StudioUserReconciler) deleteLinkSecret(ctx context.Context, u *iamv1.StudioUser) error {
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: r.opts.Namespace, Name: InvitationSecretName(u.Name)}}
+	return client.IgnoreNotFound(r.Delete(ctx, sec))
+}
+
+// ownerOf is an owner reference to u. A cluster-scoped owner is allowed for a
+// namespaced object; it is not a controller reference, so deleting the Secret needs
+// no permission on the StudioUser's finalizers.
+func ownerOf(u *iamv1.StudioUser) metav1.OwnerReference {
+	return metav1.OwnerReference{
+		APIVersion: iamv1.GroupVersion.String(),
+		Kind:       kindStudioUser,
+		Name:       u.Name,
+		UID:        u.UID,
+	}
+}
+
+// InvitationSecretName is "studio-invitation-<user>", shortened with a hash suffix
+// when that would exceed the limit on object names.
+func InvitationSecretName(user string) string {
+	name := InvitationSecretPrefix + user
+	if len(name) <= validation.DNS1123SubdomainMaxLength {
+		return name
+	}
+	sum := sha256.Sum256([]byte(user))
+	suffix := "-" + hex.EncodeToString(sum[:])[:10]
+	// The cut must not leave a label ending in '.' or '-'.
+	return strings.TrimRight(name[:validation.DNS1123SubdomainMaxLength-len(suffix)], ".-") + suffix
+}

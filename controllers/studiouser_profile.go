@@ -1,0 +1,96 @@
+package controllers
+
+import (
+	"context"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	"github.com/studio-operator/studio-operator/internal/operator/planner"
+	"github.com/studio-operator/studio-operator/internal/store"
+)
+
+// reconcileProfile makes the store's user match the spec — email, display name,
+// type, locale, suspended — and be managed by this instance (profileInStore), then
+// fills status.studioID, state, createdAt and lastActiveAt from it. Store conflicts
+// stall the user (EmailInUse, ManagedByOther); an outage fails it for a retry.
+func (r *StudioUserReconciler) reconcileProfile(ctx context.Context, run *userRun) outcome {
+	stored, out := r.profileInStore(ctx, run, planner.DesiredProfile(run.u))
+	if out.kind != outcomeContinue {
+		return out
+	}
+	run.stored = stored
+	r.directory.note(stored)
+	run.u.Status.StudioID = run.key
+	setProfileStatus(&run.u.Status, stored)
+	return proceed
+}
+
+// profileInStore returns the user as the store has it once it matches want. It reads
+// first — the recent listing, else GetUser — and writes (PutUser) only when the
+// record differs, is not managed by this instance yet, is removed or missing.
+func (r *StudioUserReconciler) profileInStore(ctx context.Context, run *userRun, want store.UserSpec) (store.User, outcome) {
+	if listed, ok := r.directory.lookup(ctx, run.key); ok && planner.ProfileInSync(want, listed, r.opts.InstanceID) {
+		return listed, proceed
+	}
+	got, err := r.store.GetUser(ctx, run.key)
+	switch {
+	case err == nil && planner.ProfileInSync(want, got, r.opts.InstanceID):
+		return got, proceed
+	case err != nil && !store.IsNotFound(err):
+		return store.User{}, fromStoreError(err, "")
+	}
+	drift := err == nil && got.State != store.UserRemoved && got.ManagedBy == r.opts.InstanceID &&
+		reconciledBefore(run.u, run.u.Status.Conditions)
+	stored, _, err := r.store.PutUser(ctx, run.caller, run.key, want)
+	if err != nil {
+		return store.User{}, fromStoreError(err, "")
+	}
+	if drift {
+		r.noteDrift(run.u, kindStudioUser)
+	}
+	return stored, proceed
+}
+
+// setProfileStatus copies what the store says about the user into status.
+func setProfileStatus(st *iamv1.StudioUserStatus, u store.User) {
+	st.State = iamv1.UserState(u.State)
+	st.CreatedAt = statusTime(&u.CreatedAt)
+	st.LastActiveAt = statusTime(u.LastActiveAt)
+}
+
+// statusTime converts a store time for status at the API's precision (seconds), so
+// an unchanged time compares equal to what the API server returned last time and
+// causes no status write.
+func statusTime(t *time.Time) *metav1.Time {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	mt := metav1.NewTime(t.UTC().Truncate(time.Second))
+	return &mt
+}
+
+// reconcileDelete honours deletionPolicy: Delete (the default) removes the user from
+// the store — all grants revoked, a pending invitation withdrawn, state Removed —
+// before the finalizer goes; Orphan leaves the user as it is. Either way the
+// invitation-link Secret is deleted. A store outage keeps the finalizer (nothing is
+// revoked by guesswork, and nothing is left behind).
+func (r *StudioUserReconciler) reconcileDelete(ctx context.Context, run *userRun) outcome {
+	u := run.u
+	if u.Spec.DeletionPolicy != iamv1.DeletionPolicyOrphan {
+		if _, err := r.store.RemoveUser(ctx, run.caller, run.key); err != nil && !store.IsNotFound(err) {
+			return fromStoreError(err, "")
+		}
+		r.normalEvent(u, EventUserRemoved, actionDelete, "removed from the Studio: all access revoked")
+	}
+	if err := r.deleteLinkSecret(ctx, u); err != nil {
+		return kubeFailed(err)
+	}
+	if err := releaseFinalizer(ctx, r.Client, u); err != nil {
+		return kubeFailed(err)
+	}
+	r.applied.forget(run.key)
+	r.directory.forget(run.key)
+	return gone
+}

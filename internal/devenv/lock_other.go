@@ -1,0 +1,9 @@
+//go:build !unix
+
+package devenv
+
+// lockDir does nothing where flock is unavailable: the sandbox is a development tool
+// and the control-plane binaries are built for unix anyway.
+func lockDir(path, dir string) (release func(), err error) {
+	return func() {}, nil
+}

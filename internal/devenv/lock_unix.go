@@ -1,0 +1,34 @@
+//go:build unix
+
+package devenv
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// errLocked says another sandbox owns the directory: two sandboxes on one SQLite file
+// and one etcd data directory would corrupt both.
+const errLocked = "another studio-dev is running with --dir %s"
+
+// lockDir takes an exclusive, non-blocking lock on path. The kernel drops it when the
+// process dies, so a crashed sandbox never leaves a stale lock behind.
+func lockDir(path, dir string) (release func(), err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf(errLocked, dir)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = f.Close()
+	}, nil
+}

@@ -1,0 +1,105 @@
+package provenance
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/studio-operator/studio-operator/internal/store"
+)
+
+const (
+	// ArgoCDTrackingAnnotation is Argo CD's resource tracking annotation:
+	// "<app>:<group>/<kind>:<namespace>/<name>".
+	ArgoCDTrackingAnnotation = "argocd.argoproj.io/tracking-id"
+	// InstanceLabel is the label Argo CD's label-based tracking sets to the app name.
+	InstanceLabel = "app.kubernetes.io/instance"
+
+	argoCDPrefix = "argocd:"
+	// maxHeaderValue keeps the headers within what the store accepts.
+	maxHeaderValue = 256
+)
+
+// Caller is the store.Caller for a write that reconciles obj (of kind) as operator
+// instance manager. self is the operator's own field manager, which is never the
+// party on whose behalf it acts.
+func Caller(kind string, obj metav1.Object, manager, self string) store.Caller {
+	return store.Caller{
+		Manager:    manager,
+		OnBehalfOf: OnBehalfOf(obj, self),
+		Source:     Source(kind, obj),
+	}
+}
+
+// Source names the object and generation a write comes from:
+// "<Kind>/<namespace>/<name>@<generation>" for namespaced objects and
+// "<Kind>/<name>@<generation>" for cluster-scoped ones (an empty namespace segment
+// would only make the string harder to read and to match).
+func Source(kind string, obj metav1.Object) string {
+	if ns := obj.GetNamespace(); ns != "" {
+		return fmt.Sprintf("%s/%s/%s@%d", kind, ns, obj.GetName(), obj.GetGeneration())
+	}
+	return fmt.Sprintf("%s/%s@%d", kind, obj.GetName(), obj.GetGeneration())
+}
+
+// OnBehalfOf says who asked for the object's current state: "argocd:<app>" when Argo
+// CD tracks it (tracking annotation first, then the instance label), otherwise the
+// field manager that last changed the object's spec or metadata, other than self.
+// Empty when nothing is known.
+func OnBehalfOf(obj metav1.Object, self string) string {
+	if id := obj.GetAnnotations()[ArgoCDTrackingAnnotation]; id != "" {
+		app, _, _ := strings.Cut(id, ":")
+		if app != "" {
+			return clip(argoCDPrefix + app)
+		}
+	}
+	if app := obj.GetLabels()[InstanceLabel]; app != "" {
+		return clip(argoCDPrefix + app)
+	}
+	return clip(lastFieldManager(obj.GetManagedFields(), self))
+}
+
+// lastFieldManager returns the manager of the most recent entry that is not about a
+// subresource (status is written by controllers, not by people) and not self. Entries
+// without a time count as oldest; among equal times the later entry wins.
+func lastFieldManager(entries []metav1.ManagedFieldsEntry, self string) string {
+	var best *metav1.ManagedFieldsEntry
+	for i := range entries {
+		e := &entries[i]
+		if e.Subresource != "" || e.Manager == "" || e.Manager == self {
+			continue
+		}
+		if best == nil || !timeOf(e).Before(timeOf(best)) {
+			best = e
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return best.Manager
+}
+
+func timeOf(e *metav1.ManagedFieldsEntry) time.Time {
+	if e.Time == nil {
+		return time.Time{}
+	}
+	return e.Time.Time
+}
+
+// clip keeps a value within the header limit; the values are names, so cutting bytes
+// from the end is harmless.
+func clip(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			continue
+		}
+		if b.Len()+len(string(r)) > maxHeaderValue {
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,92 @@
+package provenance_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/studio-operator/studio-operator/internal/operator/provenance"
+	"github.com/studio-operator/studio-operator/internal/store"
+)
+
+func at(sec int) *metav1.Time {
+	t := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, sec, 0, time.UTC))
+	return &t
+}
+
+func TestOnBehalfOf(t *testing.T) {
+	cases := map[string]struct {
+		meta metav1.ObjectMeta
+		want string
+	}{
+		"nothing known": {},
+		"argo cd tracking annotation": {
+			meta: metav1.ObjectMeta{
+				Annotations: map[string]string{provenance.ArgoCDTrackingAnnotation: "studio-users:iam.studio-operator.io/StudioUser:/alice"},
+				Labels:      map[string]string{provenance.InstanceLabel: "other"},
+			},
+			want: "argocd:studio-users",
+		},
+		"instance label": {
+			meta: metav1.ObjectMeta{Labels: map[string]string{provenance.InstanceLabel: "studio-users"}},
+			want: "argocd:studio-users",
+		},
+		"last field manager, not status, not self": {
+			meta: metav1.ObjectMeta{ManagedFields: []metav1.ManagedFieldsEntry{
+				{Manager: "kubectl-client-side-apply", Operation: metav1.ManagedFieldsOperationUpdate, Time: at(1)},
+				{Manager: "flux", Operation: metav1.ManagedFieldsOperationApply, Time: at(5)},
+				{Manager: "studio-operator", Operation: metav1.ManagedFieldsOperationUpdate, Time: at(9)},
+				{Manager: "studio-operator", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status", Time: at(9)},
+				{Manager: "kubectl-edit", Operation: metav1.ManagedFieldsOperationUpdate, Time: at(3)},
+			}},
+			want: "flux",
+		},
+		"entries without time count as oldest": {
+			meta: metav1.ObjectMeta{ManagedFields: []metav1.ManagedFieldsEntry{
+				{Manager: "kubectl", Time: at(2)},
+				{Manager: "mystery"},
+			}},
+			want: "kubectl",
+		},
+		"control characters and length are clipped": {
+			meta: metav1.ObjectMeta{Labels: map[string]string{provenance.InstanceLabel: "a\nb" + strings.Repeat("x", 400)}},
+			want: "argocd:ab" + strings.Repeat("x", 256-len("argocd:ab")),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := provenance.OnBehalfOf(&tc.meta, "studio-operator"); got != tc.want {
+				t.Errorf("OnBehalfOf = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCaller(t *testing.T) {
+	cases := map[string]struct {
+		kind string
+		meta metav1.ObjectMeta
+		want store.Caller
+	}{
+		"cluster-scoped": {
+			kind: "StudioUser",
+			meta: metav1.ObjectMeta{Name: "alice", Generation: 3, Labels: map[string]string{provenance.InstanceLabel: "users"}},
+			want: store.Caller{Manager: "prod", OnBehalfOf: "argocd:users", Source: "StudioUser/alice@3"},
+		},
+		"namespaced": {
+			kind: "Environment",
+			meta: metav1.ObjectMeta{Namespace: "team-a", Name: "prod", Generation: 1},
+			want: store.Caller{Manager: "prod", Source: "Environment/team-a/prod@1"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, provenance.Caller(tc.kind, &tc.meta, "prod", "studio-operator")); diff != "" {
+				t.Errorf("caller (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
