@@ -20,6 +20,8 @@ import (
 	"github.com/studio-operator/studio-operator/internal/operator/planner"
 )
 
+const kindRoleBinding = "RoleBinding"
+
 // RoleBindingReconciler resolves a RoleBinding's scope and subjects and reports, per
 // subject, whether its roles apply. It writes nothing to the store: the StudioUser
 // reconciler turns every valid binding into grants, with the same planner functions.

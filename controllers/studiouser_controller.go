@@ -41,6 +41,9 @@ type userRun struct {
 	caller store.Caller
 	// plan is what the cluster asks for (reconcilePlan).
 	plan planner.UserPlan
+	// grantsCaller attributes a grant-set write to the object edited last: the user
+	// or one of the RoleBindings naming it (reconcilePlan).
+	grantsCaller store.Caller
 	// stored is the user as the store has it after reconcileProfile.
 	stored store.User
 }
@@ -51,7 +54,8 @@ type userStep func(ctx context.Context, run *userRun) outcome
 // +kubebuilder:rbac:groups=iam.studio-operator.io,resources=studiousers,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=iam.studio-operator.io,resources=studiousers/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=iam.studio-operator.io,resources=studiousers/finalizers,verbs=update
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;create;update;patch;delete
+// Invitation Secrets live only in --namespace: a namespaced Role, not cluster-wide.
+// +kubebuilder:rbac:groups="",namespace=studio-system,resources=secrets,verbs=get;create;update;patch;delete
 
 // Reconcile brings one user's state in the store in line with the cluster.
 func (r *StudioUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {

@@ -11,6 +11,7 @@ import (
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/operator/metrics"
 	"github.com/studio-operator/studio-operator/internal/operator/planner"
+	"github.com/studio-operator/studio-operator/internal/operator/provenance"
 	"github.com/studio-operator/studio-operator/internal/store"
 )
 
@@ -36,7 +37,22 @@ func (r *StudioUserReconciler) reconcilePlan(ctx context.Context, run *userRun) 
 		}
 	}
 	run.plan = planner.PlanUser(run.u, bindings, l.s)
+	run.grantsCaller = r.grantsCaller(run.u, bindings)
 	return proceed
+}
+
+// grantsCaller is the audit context of a grant-set write: the user's own, unless a
+// RoleBinding naming it changed after it did — then that binding's, so the store's
+// grant.added / grant.removed entries name the binding (and the GitOps app or person
+// behind it) whose edit caused them.
+func (r *StudioUserReconciler) grantsCaller(u *iamv1.StudioUser, bindings []iamv1.RoleBinding) store.Caller {
+	candidates := make([]provenance.Candidate, 0, len(bindings)+1)
+	candidates = append(candidates, provenance.Candidate{Kind: kindStudioUser, Obj: u})
+	for i := range bindings {
+		candidates = append(candidates, provenance.Candidate{Kind: kindRoleBinding, Obj: &bindings[i]})
+	}
+	c := provenance.LastChanged(FieldManager, candidates...)
+	return provenance.Caller(c.Kind, c.Obj, r.opts.InstanceID, FieldManager)
 }
 
 // reconcileGrants reads the user's grant set from the store and replaces it
@@ -93,7 +109,7 @@ func (r *StudioUserReconciler) reconcileGrants(ctx context.Context, run *userRun
 func (r *StudioUserReconciler) putGrants(ctx context.Context, run *userRun, grants []store.Grant) ([]store.Grant, []store.Scope, error) {
 	var skipped []store.Scope
 	for {
-		_, err := r.store.PutGrants(ctx, run.caller, run.key, grants)
+		_, err := r.store.PutGrants(ctx, run.grantsCaller, run.key, grants)
 		i, unknown := unknownGrant(err, len(grants))
 		if !unknown {
 			return grants, skipped, err

@@ -120,7 +120,13 @@ say "The audit trail, latest entries: kubectl studio audit --limit 10"
 kubectl studio audit --limit 10
 
 say "Explore"
-env_ref=$(kubectl get environments.iam.studio-operator.io -A -o jsonpath='{.items[0].metadata.namespace}/{.items[0].metadata.name}')
+# An environment where somebody is notified (Agent or Operator assigned there), so the
+# who-can hint shows a non-empty answer; else the first environment.
+env_ref=""
+for e in $(kubectl get environments.iam.studio-operator.io -A -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{" "}{end}'); do
+  [ -z "$env_ref" ] && env_ref=$e
+  if [ "$(kubectl studio who-can notify --environment "$e" 2>/dev/null | wc -l)" -gt 1 ]; then env_ref=$e; break; fi
+done
 hint() { printf '    %-58s # %s\n' "$1" "$2"; }
 hint "source $dir/env" "KUBECONFIG, STUDIO_STORE_URL, STUDIO_STORE_TOKEN"
 hint "export PATH=$bindir:\$PATH" "so 'kubectl studio' finds the plugin"

@@ -103,3 +103,47 @@ func clip(s string) string {
 	}
 	return b.String()
 }
+
+// Candidate is an object that may have caused a change, with its kind.
+type Candidate struct {
+	Kind string
+	Obj  metav1.Object
+}
+
+// LastChanged returns the candidate that someone other than self changed most
+// recently: by the time of its latest non-status field-manager entry, or its deletion
+// time. A user's grant set is computed from the user and every RoleBinding naming it,
+// so the grant write is attributed to whichever of them was edited last — the binding
+// a GitOps sync just changed rather than the user it names. Ties and unknown times
+// keep the earlier candidate: list the object being reconciled first. It returns the
+// zero Candidate only when there are none.
+func LastChanged(self string, candidates ...Candidate) Candidate {
+	var best Candidate
+	var bestAt time.Time
+	for i, c := range candidates {
+		at := changedAt(c.Obj, self)
+		if i == 0 || at.After(bestAt) {
+			best, bestAt = c, at
+		}
+	}
+	return best
+}
+
+// changedAt is when obj was last changed by someone other than self.
+func changedAt(obj metav1.Object, self string) time.Time {
+	var at time.Time
+	entries := obj.GetManagedFields()
+	for i := range entries {
+		e := &entries[i]
+		if e.Subresource != "" || e.Manager == self {
+			continue
+		}
+		if t := timeOf(e); t.After(at) {
+			at = t
+		}
+	}
+	if d := obj.GetDeletionTimestamp(); d != nil && d.After(at) {
+		at = d.Time
+	}
+	return at
+}

@@ -90,3 +90,65 @@ func TestCaller(t *testing.T) {
 		})
 	}
 }
+
+func TestLastChanged(t *testing.T) {
+	atMin := func(min int) *metav1.Time {
+		tm := metav1.NewTime(time.Date(2026, 11, 27, 10, min, 0, 0, time.UTC))
+		return &tm
+	}
+	obj := func(name string, deleted *metav1.Time, entries ...metav1.ManagedFieldsEntry) metav1.Object {
+		o := &metav1.ObjectMeta{Name: name, ManagedFields: entries, DeletionTimestamp: deleted}
+		return o
+	}
+	entry := func(manager string, t *metav1.Time, sub string) metav1.ManagedFieldsEntry {
+		return metav1.ManagedFieldsEntry{Manager: manager, Time: t, Subresource: sub}
+	}
+	cases := map[string]struct {
+		candidates []provenance.Candidate
+		want       string
+	}{
+		"a binding edited after the user wins": {
+			candidates: []provenance.Candidate{
+				{"StudioUser", obj("alice", nil, entry("kubectl", atMin(1), ""))},
+				{"RoleBinding", obj("agents", nil, entry("argocd-controller", atMin(5), ""))},
+			},
+			want: "agents",
+		},
+		"the user edited last wins": {
+			candidates: []provenance.Candidate{
+				{"StudioUser", obj("alice", nil, entry("kubectl", atMin(9), ""))},
+				{"RoleBinding", obj("agents", nil, entry("kubectl", atMin(5), ""))},
+			},
+			want: "alice",
+		},
+		"status writes and the operator's own writes do not count": {
+			candidates: []provenance.Candidate{
+				{"StudioUser", obj("alice", nil, entry("kubectl", atMin(3), ""))},
+				{"RoleBinding", obj("agents", nil, entry("kubectl", atMin(1), ""), entry("other-controller", atMin(8), "status"), entry("studio-operator", atMin(9), ""))},
+			},
+			want: "alice",
+		},
+		"a binding being deleted counts from its deletion time": {
+			candidates: []provenance.Candidate{
+				{"StudioUser", obj("alice", nil, entry("kubectl", atMin(3), ""))},
+				{"RoleBinding", obj("agents", atMin(7), entry("kubectl", atMin(1), ""))},
+			},
+			want: "agents",
+		},
+		"ties and unknown times keep the first": {
+			candidates: []provenance.Candidate{
+				{"StudioUser", obj("alice", nil)},
+				{"RoleBinding", obj("agents", nil, entry("kubectl", nil, ""))},
+			},
+			want: "alice",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := provenance.LastChanged("studio-operator", tc.candidates...)
+			if got.Obj.GetName() != tc.want {
+				t.Errorf("LastChanged = %s, want %s", got.Obj.GetName(), tc.want)
+			}
+		})
+	}
+}
