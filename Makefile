@@ -63,11 +63,11 @@ bench: postgres ## Run the benchmarks and write docs/benchmarks.md.
 	hack/bench.sh docs/benchmarks.md
 
 .PHONY: verify
-verify: manifests generate ## Fail if generated files or go.mod drifted.
+verify: manifests generate docs ## Fail if generated files (CRDs, RBAC, deepcopy, CRD reference) or go.mod drifted.
 	go mod tidy
-	@if [ -n "$$(git status --porcelain -- api config go.mod go.sum)" ]; then \
-		echo "generated files are out of date; run 'make manifests generate' and 'go mod tidy' and commit:"; \
-		git status --porcelain -- api config go.mod go.sum; git diff -- api config go.mod go.sum | head -50; exit 1; fi
+	@if [ -n "$$(git status --porcelain -- api config docs/crd-reference.md go.mod go.sum)" ]; then \
+		echo "generated files are out of date; run 'make manifests generate docs' and 'go mod tidy' and commit:"; \
+		git status --porcelain -- api config docs/crd-reference.md go.mod go.sum; git diff -- api config docs/crd-reference.md go.mod go.sum | head -50; exit 1; fi
 
 ##@ Build
 
