@@ -36,6 +36,37 @@ const auditColumns = 13
 // auditBatch bounds the rows of one INSERT (statement parameters are limited).
 const auditBatch = 200
 
+// auditRow is an audit entry as stored: chained to its predecessor.
+type auditRow struct {
+	seq                                                int64
+	at                                                 int64
+	actor, onBehalfOf, source, action, target, details string
+	user, agency, environment                          string
+	prevHash, hash                                     string
+}
+
+// chainEntries places entries after the chain head (seq, hash): it numbers them, hashes
+// them and returns the stored rows. The last row is the new head.
+func chainEntries(seq int64, hash string, entries []auditEntry) ([]auditRow, error) {
+	out := make([]auditRow, 0, len(entries))
+	for _, e := range entries {
+		details, err := marshalDetails(e.details)
+		if err != nil {
+			return nil, err
+		}
+		seq++
+		next, err := chainHash(hash, seq, e.at, e.actor, e.onBehalfOf, e.source, e.action, e.target, details)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, auditRow{seq: seq, at: micros(e.at), actor: e.actor, onBehalfOf: e.onBehalfOf, source: e.source,
+			action: e.action, target: e.target, details: details, user: e.user, agency: e.agency, environment: e.environment,
+			prevHash: hash, hash: next})
+		hash = next
+	}
+	return out, nil
+}
+
 // appendAudit writes a transaction's queued entries at the end of the chain. It locks
 // the chain head, so concurrent transactions append one after the other and seq stays
 // gap-free; it runs last, just before commit, to hold that lock briefly.
@@ -48,28 +79,20 @@ func appendAudit(ctx context.Context, r *runner, entries []auditEntry) error {
 	if err := r.queryRow(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1"+r.d.forUpdate).Scan(&seq, &hash); err != nil {
 		return err
 	}
-	args := make([]any, 0, len(entries)*auditColumns)
-	for _, e := range entries {
-		details := "{}"
-		if len(e.details) > 0 {
-			b, err := json.Marshal(e.details)
-			if err != nil {
-				return err
-			}
-			details = string(b)
-		}
-		seq++
-		next, err := chainHash(hash, seq, e.at, e.actor, e.onBehalfOf, e.source, e.action, e.target, details)
-		if err != nil {
-			return err
-		}
-		args = append(args, seq, micros(e.at), e.actor, e.onBehalfOf, e.source, e.action, e.target, details,
-			e.user, e.agency, e.environment, hash, next)
-		hash = next
+	chained, err := chainEntries(seq, hash, entries)
+	if err != nil {
+		return err
+	}
+	head := chained[len(chained)-1]
+	seq, hash = head.seq, head.hash
+	args := make([]any, 0, len(chained)*auditColumns)
+	for _, a := range chained {
+		args = append(args, a.seq, a.at, a.actor, a.onBehalfOf, a.source, a.action, a.target, a.details,
+			a.user, a.agency, a.environment, a.prevHash, a.hash)
 	}
 	const insert = "INSERT INTO audit (seq, at, actor, on_behalf_of, source, action, target, details, user_key, agency_key, environment_key, prev_hash, hash) VALUES "
 	const updateHead = "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1"
-	rows := len(entries)
+	rows := len(chained)
 	for start := 0; start < rows; start += auditBatch {
 		n := min(auditBatch, rows-start)
 		chunk := args[start*auditColumns : (start+n)*auditColumns]
@@ -86,7 +109,7 @@ func appendAudit(ctx context.Context, r *runner, entries []auditEntry) error {
 			return err
 		}
 	}
-	_, err := r.exec(ctx, updateHead, seq, hash)
+	_, err = r.exec(ctx, updateHead, seq, hash)
 	return err
 }
 

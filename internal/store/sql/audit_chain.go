@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
+	"strconv"
 	"time"
 )
 
@@ -40,23 +42,69 @@ type chainFields struct {
 // chainHash returns the hash of an entry given the hash of its predecessor. It fails
 // only when details is not valid JSON.
 func chainHash(prevHash string, seq int64, at time.Time, actor, onBehalfOf, source, action, target, details string) (string, error) {
-	b, err := json.Marshal(chainFields{
-		Seq:        seq,
-		Time:       at.UTC().Format(time.RFC3339Nano),
-		Actor:      actor,
-		OnBehalfOf: onBehalfOf,
-		Source:     source,
-		Action:     action,
-		Target:     target,
-		Details:    json.RawMessage(details),
-	})
+	tail, err := chainTail(make([]byte, 0, 256), at, actor, onBehalfOf, source, action, target, details)
 	if err != nil {
 		return "", err
 	}
 	h := sha256.New()
 	h.Write([]byte(prevHash))
-	h.Write(b)
-	return hex.EncodeToString(h.Sum(nil)), nil
+	h.Write(chainHead(seq))
+	h.Write(tail)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])), nil
+}
+
+// The canonical JSON of an entry is chainHead(seq) followed by its tail: seq comes
+// first, so everything after it does not depend on where the entry lands in the chain
+// and can be prepared before the chain head is locked (audit_append on PostgreSQL
+// hashes with the tails the client computed).
+
+// seqPrefix is how the canonical JSON starts, before the seq number.
+const seqPrefix = `{"seq":`
+
+func chainHead(seq int64) []byte { return strconv.AppendInt([]byte(seqPrefix), seq, 10) }
+
+// chainTail appends the canonical JSON of an entry after its seq number, as
+// json.Marshal of chainFields writes it. Entries whose strings need no escaping (see
+// plainJSON) are written directly; the others are marshalled.
+func chainTail(b []byte, at time.Time, actor, onBehalfOf, source, action, target, details string) ([]byte, error) {
+	stamp := at.UTC().Format(time.RFC3339Nano)
+	plain := plainJSON(details, true) && json.Valid([]byte(details))
+	for _, s := range []string{stamp, actor, onBehalfOf, source, action, target} {
+		plain = plain && plainJSON(s, false)
+	}
+	if !plain {
+		full, err := json.Marshal(chainFields{Time: stamp, Actor: actor, OnBehalfOf: onBehalfOf, Source: source,
+			Action: action, Target: target, Details: json.RawMessage(details)})
+		if err != nil {
+			return nil, err
+		}
+		// Seq 0 is written as the prefix and a single 0.
+		return append(b, full[len(seqPrefix)+1:]...), nil
+	}
+	for _, f := range [...]struct{ name, value string }{
+		{`,"time":"`, stamp}, {`","actor":"`, actor}, {`","onBehalfOf":"`, onBehalfOf},
+		{`","source":"`, source}, {`","action":"`, action}, {`","target":"`, target},
+	} {
+		b = append(b, f.name...)
+		b = append(b, f.value...)
+	}
+	b = append(b, `","details":`...)
+	b = append(b, details...)
+	return append(b, '}'), nil
+}
+
+// plainJSON reports whether s is printable ASCII that encoding/json copies unchanged:
+// no quote, backslash or HTML-sensitive <, > and & (which it escapes), and, for
+// raw JSON (details), no white space (which it compacts away).
+func plainJSON(s string, raw bool) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '<' || c == '>' || c == '&' || (raw && c == ' ') || (!raw && (c == '"' || c == '\\')) {
+			return false
+		}
+	}
+	return true
 }
 
 // chainRow is a stored audit row as the verifier sees it.
@@ -141,4 +189,60 @@ func (v *chainVerifier) finish(headSeq int64, headHash string) {
 	case v.lastHash != headHash:
 		v.fail(v.lastSeq, ProblemEdited)
 	}
+}
+
+// marshalDetails encodes audit details compactly with sorted keys, as json.Marshal
+// does. Details of the common shapes (objects of plain strings, booleans, integers
+// and such objects) are written without reflection; anything else is marshalled.
+func marshalDetails(details map[string]any) (string, error) {
+	if len(details) == 0 {
+		return "{}", nil
+	}
+	if b, ok := appendPlainValue(make([]byte, 0, 96), details); ok {
+		return string(b), nil
+	}
+	b, err := json.Marshal(details)
+	return string(b), err
+}
+
+// appendPlainValue appends v as json.Marshal would, for the values it knows; false
+// means "marshal it instead".
+func appendPlainValue(b []byte, v any) ([]byte, bool) {
+	switch v := v.(type) {
+	case string:
+		if !plainJSON(v, false) {
+			return nil, false
+		}
+		b = append(b, '"')
+		b = append(b, v...)
+		return append(b, '"'), true
+	case bool:
+		return strconv.AppendBool(b, v), true
+	case int:
+		return strconv.AppendInt(b, int64(v), 10), true
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			if !plainJSON(k, false) {
+				return nil, false
+			}
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			b = append(b, k...)
+			b = append(b, '"', ':')
+			var ok bool
+			if b, ok = appendPlainValue(b, v[k]); !ok {
+				return nil, false
+			}
+		}
+		return append(b, '}'), true
+	}
+	return nil, false
 }

@@ -3,10 +3,14 @@ package sqlstore
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/studio-operator/studio-operator/internal/cascade"
+	"github.com/studio-operator/studio-operator/internal/store"
 )
 
 // chain builds n valid rows.
@@ -137,5 +141,92 @@ func TestChainVerifier(t *testing.T) {
 				t.Fatalf("verification (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// referenceChainHash is the definition: sha256 over prev and json.Marshal of the
+// fields. chainHash skips reflection for plain entries and must agree byte for byte.
+func referenceChainHash(prev string, seq int64, at time.Time, actor, onBehalfOf, source, action, target, details string) (string, error) {
+	b, err := json.Marshal(chainFields{Seq: seq, Time: at.UTC().Format(time.RFC3339Nano), Actor: actor, OnBehalfOf: onBehalfOf,
+		Source: source, Action: action, Target: target, Details: json.RawMessage(details)})
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(append([]byte(prev), b...))
+	return hex.EncodeToString(sum[:]), nil
+}
+
+func TestChainHashAgreesWithMarshal(t *testing.T) {
+	at := time.Date(2030, 1, 2, 3, 4, 5, 600000000, time.FixedZone("x", 3600))
+	for name, tc := range map[string]struct {
+		actor, target, details string
+		wantErr                bool
+	}{
+		"plain":                          {actor: "operator", target: "user/alice", details: `{"role":"Agent","scope":{"environment":"team-a.prod"}}`},
+		"empty details object":           {actor: "op", target: "user/u", details: `{}`},
+		"quote in actor":                 {actor: `op"x`, target: "user/u", details: `{}`},
+		"backslash in target":            {actor: "op", target: `user/a\b`, details: `{}`},
+		"html in actor":                  {actor: "<script>&", target: "user/u", details: `{}`},
+		"unicode in actor":               {actor: "opérateur", target: "user/u", details: `{}`},
+		"line separator in target":       {actor: "op", target: "user/\u2028", details: `{}`},
+		"invalid utf-8 in actor":         {actor: "op\xff", target: "user/u", details: `{}`},
+		"control in actor":               {actor: "op\n\t\x01", target: "user/u", details: `{}`},
+		"details with spaces":            {actor: "op", target: "user/u", details: `{ "a" : [1, 2] }`},
+		"details with space in a string": {actor: "op", target: "user/u", details: `{"a":"b c"}`},
+		"details with html":              {actor: "op", target: "user/u", details: `{"a":"<b>&"}`},
+		"details with escapes":           {actor: "op", target: "user/u", details: `{"a":"\u003c\n\"x\""}`},
+		"details with unicode":           {actor: "op", target: "user/u", details: `{"a":"é\u2028"}`},
+		"details not json":               {actor: "op", target: "user/u", details: `{"a":`, wantErr: true},
+		"details two values":             {actor: "op", target: "user/u", details: `{}{}`, wantErr: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := chainHash("prev", 42, at, tc.actor, "argocd:app", "StudioUser//u@1", "grant.added", tc.target, tc.details)
+			want, wantErr := referenceChainHash("prev", 42, at, tc.actor, "argocd:app", "StudioUser//u@1", "grant.added", tc.target, tc.details)
+			if (err != nil) != tc.wantErr || (wantErr != nil) != tc.wantErr {
+				t.Fatalf("errors: chainHash %v, reference %v; want error %v", err, wantErr, tc.wantErr)
+			}
+			if got != want {
+				t.Fatalf("chainHash = %s, json.Marshal gives %s", got, want)
+			}
+		})
+	}
+}
+
+func FuzzChainHashAgreesWithMarshal(f *testing.F) {
+	f.Add("operator", "user/alice", `{"role":"Agent"}`)
+	f.Add("<&>", "user/\u2028", `{"a": "b"}`)
+	f.Fuzz(func(t *testing.T, actor, target, details string) {
+		at := time.Unix(1700000000, 123456000)
+		got, err := chainHash("p", 1, at, actor, "", "", "a", target, details)
+		want, wantErr := referenceChainHash("p", 1, at, actor, "", "", "a", target, details)
+		if (err != nil) != (wantErr != nil) || got != want {
+			t.Fatalf("chainHash = %q, %v; json.Marshal gives %q, %v", got, err, want, wantErr)
+		}
+	})
+}
+
+func TestMarshalDetailsAgreesWithMarshal(t *testing.T) {
+	for name, details := range map[string]map[string]any{
+		"grant role":      grantChange{Scope: store.Scope{Environment: "team-a.prod"}, Role: cascade.Agent, Added: true}.auditDetails(),
+		"grant block":     grantChange{Scope: store.Scope{Agency: "acme"}}.auditDetails(),
+		"counts":          {"kind": "grants", "changes": 3},
+		"flags":           {"suspended": true, "x": false},
+		"html in a value": {"manager": "<op&1>"},
+		"quote in a key":  {`a"b`: "c"},
+		"unicode":         {"name": "Zoë\u2028"},
+		"list":            {"fields": []string{"email", "locale"}},
+		"nested":          {"a": map[string]any{"z": 1, "b": map[string]any{"c": "d"}}},
+		"float":           {"f": 1.5},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := marshalDetails(details)
+			want, wantErr := json.Marshal(details)
+			if err != nil || wantErr != nil || got != string(want) {
+				t.Fatalf("marshalDetails = %s, %v; json.Marshal gives %s, %v", got, err, want, wantErr)
+			}
+		})
+	}
+	if got, err := marshalDetails(nil); got != "{}" || err != nil {
+		t.Fatalf("marshalDetails(nil) = %q, %v; want {}", got, err)
 	}
 }

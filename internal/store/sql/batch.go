@@ -38,6 +38,9 @@ type writeRequest struct {
 	ctx    context.Context
 	caller store.Caller
 	fn     writeFunc
+	// grants is set for a PutGrants, which the PostgreSQL committer can run without
+	// fn, pipelined with the others of its batch.
+	grants *grantRequest
 	done   chan error
 }
 
@@ -70,8 +73,8 @@ var errClosed = errors.New("store is closed")
 
 // submit queues a write and waits for its outcome. If ctx ends first, the write may
 // still be committed; writes are idempotent, so a retry finds it done.
-func (c *committer) submit(ctx context.Context, caller store.Caller, partition string, fn writeFunc) error {
-	req := &writeRequest{ctx: ctx, caller: caller, fn: fn, done: make(chan error, 1)}
+func (c *committer) submit(ctx context.Context, req *writeRequest, partition string) error {
+	req.done = make(chan error, 1)
 	h := fnv.New32a()
 	h.Write([]byte(partition))
 	q := c.queues[int(h.Sum32()%uint32(len(c.queues)))]
@@ -131,6 +134,8 @@ func (c *committer) run(q chan *writeRequest) {
 }
 
 // commitBatch runs the batch in one transaction, or each write alone when that fails.
+// On PostgreSQL, runs of grant-set writes go the pipelined way (grants_pipeline.go);
+// the writes still commit in arrival order.
 func (s *Store) commitBatch(batch []*writeRequest) {
 	live := batch[:0]
 	for _, r := range batch {
@@ -140,6 +145,27 @@ func (s *Store) commitBatch(batch []*writeRequest) {
 		}
 		live = append(live, r)
 	}
+	if s.d != postgresDialect {
+		s.commitGeneric(live)
+		return
+	}
+	for len(live) > 0 {
+		grants := live[0].grants != nil
+		n := 1
+		for n < len(live) && (live[n].grants != nil) == grants {
+			n++
+		}
+		if grants {
+			s.commitGrants(live[:n])
+		} else {
+			s.commitGeneric(live[:n])
+		}
+		live = live[n:]
+	}
+}
+
+// commitGeneric runs writes in one transaction, statement by statement.
+func (s *Store) commitGeneric(live []*writeRequest) {
 	if len(live) == 1 {
 		live[0].done <- s.writeAlone(live[0].ctx, live[0].caller, live[0].fn)
 		return
@@ -151,15 +177,37 @@ func (s *Store) commitBatch(batch []*writeRequest) {
 	s.committer.batches.Add(1)
 	s.committer.batched.Add(int64(len(live)))
 	if err != nil {
-		s.committer.fallbacks.Add(1)
-		s.log.Debug("batch failed; running its writes one by one", "writes", len(live))
-		for _, r := range live {
-			r.done <- s.writeAlone(r.ctx, r.caller, r.fn)
-		}
+		s.fallBack(live)
 		return
 	}
 	for i, r := range live {
 		r.done <- results[i]
+	}
+}
+
+// commitGrants runs grant-set writes in one pipelined transaction.
+func (s *Store) commitGrants(live []*writeRequest) {
+	results, err := s.tryGrants(live)
+	if len(live) > 1 {
+		s.committer.batches.Add(1)
+		s.committer.batched.Add(int64(len(live)))
+	}
+	if err != nil {
+		s.fallBack(live)
+		return
+	}
+	for i, r := range live {
+		r.done <- results[i]
+	}
+}
+
+// fallBack runs the writes of a failed transaction one by one, each in a transaction
+// of its own (with retries), so that one write's failure is its own.
+func (s *Store) fallBack(live []*writeRequest) {
+	s.committer.fallbacks.Add(1)
+	s.log.Debug("batch failed; running its writes one by one", "writes", len(live))
+	for _, r := range live {
+		r.done <- s.writeAlone(r.ctx, r.caller, r.fn)
 	}
 }
 

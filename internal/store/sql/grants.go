@@ -69,71 +69,53 @@ func grantsOf(stored []storedGrant) []store.Grant {
 
 // PutGrants replaces a user's grant set.
 func (s *Store) PutGrants(ctx context.Context, c store.Caller, key string, grants []store.Grant) (store.GrantSet, error) {
-	if err := validateKey("key", key); err != nil {
-		return store.GrantSet{}, err
-	}
-	desired, err := normalizeGrants(grants)
+	req, err := newGrantRequest(key, grants)
 	if err != nil {
 		return store.GrantSet{}, err
 	}
-	want := make([]store.Grant, len(desired))
-	for i, g := range desired {
-		want[i] = g.Grant
+	if err := s.writeGrants(ctx, c, req); err != nil {
+		return store.GrantSet{}, err
 	}
-	var out store.GrantSet
-	err = s.write(ctx, c, userTarget(key), func(ctx context.Context, t *writeTx) error {
-		u, err := t.lockLiveUser(ctx, key)
+	return req.out, nil
+}
+
+// putGrantsTx is PutGrants as a generic write: lock the user, read its grants and the
+// requested scopes, write the difference.
+func putGrantsTx(req *grantRequest) writeFunc {
+	return func(ctx context.Context, t *writeTx) error {
+		u, err := t.lockLiveUser(ctx, req.key)
 		if err != nil {
 			return err
 		}
-		own, err := decideOwnership(u.ManagedBy, c.Manager, true)
+		own, err := decideOwnership(u.ManagedBy, t.caller.Manager, true)
 		if err != nil {
 			return err
 		}
-		stored, refs, err := t.loadGrantsAndScopes(ctx, key, want)
+		stored, refs, err := t.loadGrantsAndScopes(ctx, req.key, req.want)
 		if err != nil {
 			return err
 		}
-		plan := planGrants(grantsOf(stored), want)
-		if len(plan.Changes) == 0 && !own.adopted {
-			out = store.GrantSet{Grants: grantsOf(stored), Changed: false}
+		d, err := decideGrants(req, u, own, stored, refs)
+		if err != nil {
+			return err
+		}
+		req.out = d.out
+		if !d.writes() {
 			return nil
 		}
-		envAgency, err := checkScopes(desired, plan.Insert, stored, refs)
-		if err != nil {
+		if err := t.applyGrantPlan(ctx, req.key, d.plan); err != nil {
 			return err
 		}
-		if err := t.applyGrantPlan(ctx, key, plan); err != nil {
-			return err
-		}
-		if own.adopted || u.grantsByPerson != own.personFlag() {
-			if _, err := t.exec(ctx, "UPDATE users SET managed_by = ?, grants_by_person = ? WHERE key = ?", own.managedBy, own.personFlag(), key); err != nil {
+		if d.setOwner {
+			if _, err := t.exec(ctx, "UPDATE users SET managed_by = ?, grants_by_person = ? WHERE key = ?", own.managedBy, own.personFlag(), req.key); err != nil {
 				return err
 			}
 		}
-		if len(plan.Changes) > 0 && own.correctsDrift(u.grantsByPerson) {
-			t.record(auditEntry{action: store.ActionDriftCorrected, target: userTarget(key), user: key,
-				details: map[string]any{"kind": "grants", "changes": len(plan.Changes)}})
+		for _, e := range d.entries {
+			t.record(e)
 		}
-		if own.adopted {
-			t.record(auditEntry{action: store.ActionUserAdopted, target: userTarget(key), user: key,
-				details: map[string]any{"manager": own.managedBy}})
-		}
-		for _, ch := range plan.Changes {
-			agency := ch.Scope.Agency
-			if agency == "" {
-				agency = envAgency[ch.Scope.Environment]
-			}
-			t.record(auditEntry{action: ch.action(), target: userTarget(key), user: key, agency: agency,
-				environment: ch.Scope.Environment, details: ch.auditDetails()})
-		}
-		out = store.GrantSet{Grants: want, Changed: true}
 		return nil
-	})
-	if err != nil {
-		return store.GrantSet{}, err
 	}
-	return out, nil
 }
 
 // scopeRefs are the scopes of a desired grant set that exist: agencies, and

@@ -48,8 +48,11 @@ const (
 	linkKeyBytes   = 32
 )
 
-// committers is how many transactions write at once: SQLite has one writer; on
-// PostgreSQL a few committers overlap their round trips.
+// committers is how many transactions write at once. SQLite has one writer. On
+// PostgreSQL two: while one transaction waits for the server, the other's statements
+// run, which on an idle machine is worth more than the larger batches a single queue
+// would collect (measured: about 2,000 grant-set writes/s with two, 1,550 with one);
+// every transaction still ends by locking the audit chain head, so commits are serial.
 var committers = map[string]int{"sqlite": 1, "postgres": 2}
 
 // Store is the Studio user store on a SQL database. It is safe for concurrent use.
@@ -64,6 +67,9 @@ type Store struct {
 	readStmts  *stmtCache
 	// committer batches concurrent writes into shared transactions.
 	committer *committer
+	// afterGrantRead, when set (tests only), runs in a pipelined grant batch between
+	// reading and writing, to let a test change the database meanwhile.
+	afterGrantRead func()
 
 	publicURL  string
 	ttl        time.Duration

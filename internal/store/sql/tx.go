@@ -65,7 +65,18 @@ func (s *Store) write(ctx context.Context, c store.Caller, partition string, fn 
 	if s.committer == nil {
 		return s.writeAlone(ctx, c, fn)
 	}
-	return s.committer.submit(ctx, c, partition, fn)
+	return s.committer.submit(ctx, &writeRequest{ctx: ctx, caller: c, fn: fn}, partition)
+}
+
+// writeGrants runs a PutGrants. It is a write like any other, except that the
+// committer can see what it asks for: on PostgreSQL a batch of them runs pipelined
+// (grants_pipeline.go) instead of statement by statement.
+func (s *Store) writeGrants(ctx context.Context, c store.Caller, req *grantRequest) error {
+	fn := putGrantsTx(req)
+	if s.committer == nil {
+		return s.writeAlone(ctx, c, fn)
+	}
+	return s.committer.submit(ctx, &writeRequest{ctx: ctx, caller: c, fn: fn, grants: req}, userTarget(req.key))
 }
 
 // writeAlone runs fn in a transaction of its own; a transaction that lost a race is
