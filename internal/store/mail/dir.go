@@ -70,7 +70,7 @@ func (d *DirSender) now() time.Time {
 // writeFileAtomic writes data to dir/name through a temporary file in dir, so the
 // rename is atomic, and syncs the directory so the new name survives a crash.
 func writeFileAtomic(dir, name string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(dir, ".tmp-*.eml") // mode 0600
+	tmp, err := os.CreateTemp(dir, ".tmp-*.part") // mode 0600; not *.eml, so watchers of *.eml never see a half-written mail
 	if err != nil {
 		return fmt.Errorf("mail dir: %w", err)
 	}
