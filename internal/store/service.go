@@ -103,7 +103,16 @@ type Outbox interface {
 	// claimed again.
 	ClaimOutbox(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]OutboxMessage, error)
 	// CompleteOutbox marks a message delivered and drops its body (it holds a link).
+	// Completing a completed or failed message does nothing.
 	CompleteOutbox(ctx context.Context, id int64, at time.Time) error
-	// RetryOutbox records a failed attempt and when to try next.
+	// RetryOutbox records a failed attempt and when to try next. Retrying a
+	// completed or failed message does nothing.
 	RetryOutbox(ctx context.Context, id int64, next time.Time, reason string) error
+	// FailOutbox marks a message failed for good (dead-lettered): it is never
+	// claimed again. The row stays, with attempts+1 and the reason (addresses and
+	// links redacted) as its last error, so that the failure can be looked into;
+	// its recipient and bodies are dropped as by CompleteOutbox, because the body
+	// holds a link. Failing a completed or failed message does nothing; an unknown
+	// id is CodeNotFound.
+	FailOutbox(ctx context.Context, id int64, at time.Time, reason string) error
 }

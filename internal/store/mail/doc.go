@@ -12,10 +12,10 @@
 //     files in --mail-dir (dir.go).
 //   - Worker (worker.go) drains the outbox: claim, compose, send, complete; failures
 //     are classified (classify.go), retried with exponential backoff and jitter
-//     (backoff.go) and, when they cannot succeed, dead-lettered: the row stays with
-//     its last error (FailOutbox when the outbox implements DeadLetterOutbox,
-//     otherwise rescheduled beyond reach). Metrics (metrics.go) are Prometheus
-//     collectors the caller registers.
+//     (backoff.go) and, when they cannot succeed, dead-lettered (FailOutbox): the
+//     row is marked failed and never claimed again, it keeps its attempts and last
+//     error, and its recipient and bodies (the link) are dropped. Metrics
+//     (metrics.go) are Prometheus collectors the caller registers.
 //
 // Privacy: invitation links are secrets and addresses are personal data. Neither is
 // ever logged, put in an error kept by the outbox, or exported as a metric label; the

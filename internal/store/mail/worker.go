@@ -29,24 +29,10 @@ const (
 // the worker's context ends: a sent mail that is not marked complete is sent again.
 const bookkeepingTimeout = 10 * time.Second
 
-// deadLetterHold is how far in the future a message is rescheduled when the outbox
-// cannot dead-letter (it does not implement DeadLetterOutbox): never, in practice.
-const deadLetterHold = 100 * 365 * 24 * time.Hour
-
 var (
 	errWorkerFrom = errors.New("mail worker: " + errBadMailFrom.Error())
 	errShortLease = fmt.Errorf("mail worker: Lease must exceed SendTimeout by more than %v", bookkeepingTimeout)
 )
-
-// DeadLetterOutbox is an Outbox that can set a message aside for good. The worker
-// uses it when the outbox implements it; otherwise it reschedules the message so far
-// in the future that it is never claimed again.
-type DeadLetterOutbox interface {
-	store.Outbox
-	// FailOutbox marks the message failed: it is never claimed again, and its row
-	// stays with reason as its last error.
-	FailOutbox(ctx context.Context, id int64, at time.Time, reason string) error
-}
 
 // WorkerOptions configure a Worker. Zero values take the defaults above.
 type WorkerOptions struct {
@@ -286,7 +272,7 @@ func (w *Worker) deliver(ctx context.Context, m store.OutboxMessage) error {
 	if w.giveUp(m, class, attempt, now) {
 		w.opts.Metrics.deadLettered()
 		log.Error("mail delivery failed for good; kept in the outbox as failed", "error_class", class, "error", reason)
-		if err := w.deadLetter(bctx, m.ID, now, reason); err != nil {
+		if err := w.outbox.FailOutbox(bctx, m.ID, now, reason); err != nil {
 			return fmt.Errorf("dead-letter outbox message %d: %w", m.ID, err)
 		}
 		return nil
@@ -329,11 +315,4 @@ func (w *Worker) giveUp(m store.OutboxMessage, class ErrorClass, attempt int, no
 		return true
 	}
 	return false
-}
-
-func (w *Worker) deadLetter(ctx context.Context, id int64, at time.Time, reason string) error {
-	if dl, ok := w.outbox.(DeadLetterOutbox); ok {
-		return dl.FailOutbox(ctx, id, at, reason)
-	}
-	return w.outbox.RetryOutbox(ctx, id, at.Add(deadLetterHold), "dead-lettered: "+reason)
 }

@@ -98,6 +98,8 @@ type outboxRow struct {
 	Attempts  int
 	LastError string
 	Completed bool
+	Failed    bool // dead-lettered: failed_at is set
+	Content   bool // the row still holds a recipient or a body
 }
 
 func (s *testStore) outboxRows(t *testing.T) []outboxRow {
@@ -107,7 +109,8 @@ func (s *testStore) outboxRows(t *testing.T) []outboxRow {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.QueryContext(t.Context(), "SELECT attempts, last_error, completed_at IS NOT NULL FROM outbox ORDER BY id")
+	rows, err := db.QueryContext(t.Context(), "SELECT attempts, last_error, completed_at IS NOT NULL, failed_at IS NOT NULL, "+
+		"to_addr <> '' OR text_body <> '' OR html_body <> '' FROM outbox ORDER BY id")
 	if err != nil {
 		t.Fatalf("read outbox: %v", err)
 	}
@@ -115,7 +118,7 @@ func (s *testStore) outboxRows(t *testing.T) []outboxRow {
 	var out []outboxRow
 	for rows.Next() {
 		var r outboxRow
-		if err := rows.Scan(&r.Attempts, &r.LastError, &r.Completed); err != nil {
+		if err := rows.Scan(&r.Attempts, &r.LastError, &r.Completed, &r.Failed, &r.Content); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, r)
@@ -206,7 +209,7 @@ func (l *logBuffer) assertNoPrivateData(t *testing.T, private ...string) {
 }
 
 // faultOutbox wraps the real outbox to inject faults: claim and complete errors, and
-// corrupted messages. dead records FailOutbox calls when failOutbox is on.
+// corrupted messages. It records the messages the worker dead-letters (FailOutbox).
 type faultOutbox struct {
 	store.Outbox
 
@@ -214,6 +217,7 @@ type faultOutbox struct {
 	claimErrs   int // fail this many ClaimOutbox calls
 	completeErr int // fail this many CompleteOutbox calls
 	mutate      func(*store.OutboxMessage)
+	failed      []int64 // ids passed to FailOutbox
 }
 
 var errInjected = fmt.Errorf("injected fault: %w", store.Unavailable(fmt.Errorf("database is down")))
@@ -247,21 +251,18 @@ func (f *faultOutbox) CompleteOutbox(ctx context.Context, id int64, at time.Time
 	return f.Outbox.CompleteOutbox(ctx, id, at)
 }
 
-// deadLetterOutbox is an outbox that implements mail.DeadLetterOutbox, recording the
-// messages it is asked to fail and failing them by rescheduling (as the fallback does).
-type deadLetterOutbox struct {
-	store.Outbox
-	mu     sync.Mutex
-	failed []int64
+func (f *faultOutbox) FailOutbox(ctx context.Context, id int64, at time.Time, reason string) error {
+	f.mu.Lock()
+	f.failed = append(f.failed, id)
+	f.mu.Unlock()
+	return f.Outbox.FailOutbox(ctx, id, at, reason)
 }
 
-var _ mailpkg.DeadLetterOutbox = (*deadLetterOutbox)(nil)
-
-func (d *deadLetterOutbox) FailOutbox(ctx context.Context, id int64, at time.Time, reason string) error {
-	d.mu.Lock()
-	d.failed = append(d.failed, id)
-	d.mu.Unlock()
-	return d.Outbox.RetryOutbox(ctx, id, at.Add(1000*time.Hour), "failed: "+reason)
+// Failed returns the ids the worker dead-lettered.
+func (f *faultOutbox) Failed() []int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]int64(nil), f.failed...)
 }
 
 // newSMTPSenderFor returns an SMTP sender for a test server (trusting its

@@ -208,9 +208,8 @@ func TestWorkerDeadLetters(t *testing.T) {
 		maxAttempts int
 		maxAge      time.Duration
 		mutate      func(*store.OutboxMessage)
-		deadLetter  bool // the outbox implements DeadLetterOutbox
-		wantData    int  // DATA commands the server saw
-		wantAttempt int  // attempts recorded in the row
+		wantData    int // DATA commands the server saw
+		wantAttempt int // attempts recorded in the row
 		wantError   string
 	}{
 		"permanent failures, after MaxAttempts": {
@@ -218,26 +217,25 @@ func TestWorkerDeadLetters(t *testing.T) {
 			maxAttempts: 3,
 			wantData:    3,
 			wantAttempt: 3,
-			wantError:   "dead-lettered: permanent (smtp 550)",
+			wantError:   "permanent (smtp 550)",
 		},
-		"permanent failures, through FailOutbox": {
-			server:      smtpServerOptions{dataReplies: []error{reject, reject, reject}},
-			maxAttempts: 2,
-			deadLetter:  true,
-			wantData:    2,
-			wantAttempt: 2,
-			wantError:   "failed: permanent (smtp 550)",
+		"a permanent failure, at once with MaxAttempts 1": {
+			server:      smtpServerOptions{dataReplies: []error{reject, reject}},
+			maxAttempts: 1,
+			wantData:    1,
+			wantAttempt: 1,
+			wantError:   "permanent (smtp 550)",
 		},
 		"temporary failures, after MaxAge": {
 			down:        true,
 			maxAge:      2 * time.Minute, // the third attempt is 2 minutes after the first
 			wantAttempt: 3,
-			wantError:   "dead-lettered: temporary (network)",
+			wantError:   "temporary (network)",
 		},
 		"a message that cannot be composed, at once": {
 			mutate:      func(m *store.OutboxMessage) { m.MessageID = "not a message id" },
 			wantAttempt: 1,
-			wantError:   "dead-lettered: invalid (error): compose: Message-ID",
+			wantError:   "invalid (error): compose: Message-ID",
 		},
 	}
 	for name, tc := range cases {
@@ -253,11 +251,7 @@ func TestWorkerDeadLetters(t *testing.T) {
 				srv = startSMTPServer(t, tc.server)
 				sender = newSMTPSenderFor(t, "", srv)
 			}
-			var outbox store.Outbox = &faultOutbox{Outbox: st, mutate: tc.mutate}
-			dl := &deadLetterOutbox{Outbox: outbox}
-			if tc.deadLetter {
-				outbox = dl
-			}
+			outbox := &faultOutbox{Outbox: st, mutate: tc.mutate}
 			w, metrics, _ := newTestWorker(t, outbox, sender, clock, logs, func(o *mailpkg.WorkerOptions) {
 				o.MaxAttempts, o.MaxAge = tc.maxAttempts, tc.maxAge
 			})
@@ -277,9 +271,11 @@ func TestWorkerDeadLetters(t *testing.T) {
 					t.Errorf("server accepted a message")
 				}
 			}
+			// The row is kept as failed, with its attempts and error, but without the
+			// recipient and the bodies (which hold the link).
 			rows := st.outboxRows(t)
-			if len(rows) != 1 || rows[0].Completed || rows[0].Attempts != tc.wantAttempt {
-				t.Fatalf("outbox rows = %+v, want one kept, not completed, with %d attempts", rows, tc.wantAttempt)
+			if len(rows) != 1 || !rows[0].Failed || rows[0].Completed || rows[0].Content || rows[0].Attempts != tc.wantAttempt {
+				t.Fatalf("outbox rows = %+v, want one kept as failed, not completed, emptied, with %d attempts", rows, tc.wantAttempt)
 			}
 			if !strings.HasPrefix(rows[0].LastError, tc.wantError) || strings.Contains(rows[0].LastError, testEmail) {
 				t.Errorf("last error = %q, want prefix %q and no address", rows[0].LastError, tc.wantError)
@@ -287,8 +283,8 @@ func TestWorkerDeadLetters(t *testing.T) {
 			if got := testutil.ToFloat64(metrics.DeadLettered); got != 1 {
 				t.Errorf("dead-lettered metric = %v, want 1", got)
 			}
-			if tc.deadLetter && len(dl.failed) != 1 {
-				t.Errorf("FailOutbox called %d times, want 1", len(dl.failed))
+			if got := outbox.Failed(); len(got) != 1 {
+				t.Errorf("FailOutbox called for %v, want once", got)
 			}
 			logs.assertNoPrivateData(t, testEmail, link)
 		})

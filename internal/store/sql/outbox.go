@@ -23,9 +23,10 @@ const maxErrorLength = 500
 
 const msgClaimLimit = "must be between 1 and 100"
 
-// ClaimOutbox leases up to limit messages that are due at now and not leased. The
-// lease is claimed_until = now + lease: a worker that crashes loses it when it runs
-// out. On PostgreSQL, SKIP LOCKED lets several workers claim different messages.
+// ClaimOutbox leases up to limit messages that are due at now, not leased, and
+// neither completed nor failed. The lease is claimed_until = now + lease: a worker
+// that crashes loses it when it runs out. On PostgreSQL, SKIP LOCKED lets several
+// workers claim different messages.
 func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]store.OutboxMessage, error) {
 	if limit < 1 || limit > maxClaim {
 		return nil, store.Errorf(store.CodeInvalid, "limit", msgClaimLimit)
@@ -35,7 +36,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease
 		out = nil
 		t.wrote = true
 		rows, err := t.query(ctx, "UPDATE outbox SET claimed_until = ? WHERE id IN ("+
-			"SELECT id FROM outbox WHERE completed_at IS NULL AND next_attempt_at <= ? AND claimed_until <= ? ORDER BY id LIMIT ?"+s.d.skipLocked+
+			"SELECT id FROM outbox WHERE completed_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? AND claimed_until <= ? ORDER BY id LIMIT ?"+s.d.skipLocked+
 			") RETURNING id, message_id, to_addr, subject, text_body, html_body, attempts, created_at",
 			micros(now.Add(lease)), micros(now), micros(now), limit)
 		if err != nil {
@@ -62,10 +63,10 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease
 
 // CompleteOutbox marks a message delivered and drops its recipient and body: the body
 // holds the invitation link, which must not outlive its delivery. Completing a
-// completed message does nothing.
+// completed or failed message does nothing.
 func (s *Store) CompleteOutbox(ctx context.Context, id int64, at time.Time) error {
 	return s.write(ctx, store.Caller{}, outboxPartition, func(ctx context.Context, t *writeTx) error {
-		n, err := t.execRows(ctx, "UPDATE outbox SET completed_at = ?, claimed_until = 0, to_addr = '', text_body = '', html_body = '' WHERE id = ? AND completed_at IS NULL",
+		n, err := t.execRows(ctx, "UPDATE outbox SET completed_at = ?, claimed_until = 0, to_addr = '', text_body = '', html_body = '' WHERE id = ? AND completed_at IS NULL AND failed_at IS NULL",
 			micros(at), id)
 		if err != nil || n == 1 {
 			return err
@@ -75,11 +76,29 @@ func (s *Store) CompleteOutbox(ctx context.Context, id int64, at time.Time) erro
 }
 
 // RetryOutbox records a failed delivery: one more attempt, the next one not before
-// next, and the reason with addresses and links redacted.
+// next, and the reason with addresses and links redacted. Retrying a completed or
+// failed message does nothing.
 func (s *Store) RetryOutbox(ctx context.Context, id int64, next time.Time, reason string) error {
 	return s.write(ctx, store.Caller{}, outboxPartition, func(ctx context.Context, t *writeTx) error {
-		n, err := t.execRows(ctx, "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, claimed_until = 0, last_error = ? WHERE id = ? AND completed_at IS NULL",
+		n, err := t.execRows(ctx, "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, claimed_until = 0, last_error = ? WHERE id = ? AND completed_at IS NULL AND failed_at IS NULL",
 			micros(next), redactError(reason), id)
+		if err != nil || n == 1 {
+			return err
+		}
+		return t.outboxExists(ctx, id)
+	})
+}
+
+// FailOutbox dead-letters a message: failed_at keeps it from ever being claimed
+// again, the attempt and its redacted reason are recorded as by RetryOutbox, and the
+// recipient and bodies are dropped as by CompleteOutbox (the body holds the link).
+// The row itself stays, so that the failure can be looked into. Failing a completed
+// or failed message does nothing.
+func (s *Store) FailOutbox(ctx context.Context, id int64, at time.Time, reason string) error {
+	return s.write(ctx, store.Caller{}, outboxPartition, func(ctx context.Context, t *writeTx) error {
+		n, err := t.execRows(ctx, "UPDATE outbox SET failed_at = ?, attempts = attempts + 1, claimed_until = 0, last_error = ?, "+
+			"to_addr = '', text_body = '', html_body = '' WHERE id = ? AND completed_at IS NULL AND failed_at IS NULL",
+			micros(at), redactError(reason), id)
 		if err != nil || n == 1 {
 			return err
 		}
