@@ -50,7 +50,7 @@ func (r *AgencyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	case !a.DeletionTimestamp.IsZero():
 		out = r.reconcileDelete(ctx, a)
 	default:
-		if err := ensureFinalizer(ctx, r.Client, a); err != nil {
+		if err := syncFinalizer(ctx, r.Client, a, a.Spec.DeletionPolicy == iamv1.DeletionPolicyDelete); err != nil {
 			return ctrl.Result{}, err
 		}
 		out = r.reconcileRecord(ctx, a)
@@ -123,7 +123,7 @@ func (r *AgencyReconciler) setup(mgr ctrl.Manager) error {
 		// Environments: the count in status, and deletion waits for them.
 		Watches(&iamv1.Environment{}, handler.EnqueueRequestsFromMapFunc(agencyOfEnvironment),
 			builder.WithPredicates(specOrLifecycle)).
-		WithOptions(r.controllerOptions(1)).
+		WithOptions(r.controllerOptions(r.opts.workersFor(kindAgency))).
 		Complete(r)
 }
 

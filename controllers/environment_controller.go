@@ -25,6 +25,9 @@ const kindEnvironment = "Environment"
 // deletes the record (and so every grant on it) when the object goes.
 type EnvironmentReconciler struct {
 	reconciler
+	// environments lists the store's environments once per resync period, so a
+	// resync of an environment that is as wanted costs no request.
+	environments *listing[store.Environment]
 }
 
 // +kubebuilder:rbac:groups=iam.studio-operator.io,resources=environments,verbs=get;list;watch;update;patch
@@ -49,7 +52,7 @@ func (r *EnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	case !env.DeletionTimestamp.IsZero():
 		out = r.reconcileDelete(ctx, env)
 	default:
-		if err := ensureFinalizer(ctx, r.Client, env); err != nil {
+		if err := syncFinalizer(ctx, r.Client, env, env.Spec.DeletionPolicy == iamv1.DeletionPolicyDelete); err != nil {
 			return ctrl.Result{}, err
 		}
 		out = r.reconcileRecord(ctx, env)
@@ -74,18 +77,16 @@ func (r *EnvironmentReconciler) reconcileRecord(ctx context.Context, env *iamv1.
 
 	key := planner.StoreEnvironmentKey(client.ObjectKeyFromObject(env))
 	want := store.EnvironmentSpec{Agency: res.Agency, DisplayName: env.Spec.DisplayName}
-	got, err := r.store.GetEnvironment(ctx, key)
-	switch {
-	case err == nil && got.Agency == want.Agency && got.DisplayName == want.DisplayName && got.ManagedBy == r.opts.InstanceID:
-	case err != nil && !store.IsNotFound(err):
-		return fromStoreError(err, iamv1.ReasonAgencyNotReady)
-	default:
-		drift := err == nil && got.ManagedBy == r.opts.InstanceID && reconciledBefore(env, env.Status.Conditions)
+	listed, ok := r.environments.lookup(ctx, key)
+	if !ok || listed.Agency != want.Agency || listed.DisplayName != want.DisplayName || listed.ManagedBy != r.opts.InstanceID {
 		caller := provenance.Caller(kindEnvironment, env, r.opts.InstanceID, FieldManager)
-		if _, _, err := r.store.PutEnvironment(ctx, caller, key, want); err != nil {
+		stored, result, err := r.store.PutEnvironment(ctx, caller, key, want)
+		if err != nil {
 			return fromStoreError(err, iamv1.ReasonAgencyNotReady)
 		}
-		if drift {
+		r.environments.note(key, stored)
+		ours := !ok || listed.ManagedBy == r.opts.InstanceID // an adoption is no drift
+		if result == store.Updated && ours && reconciledBefore(env, env.Status.Conditions) {
 			r.noteDrift(env, kindEnvironment)
 		}
 	}
@@ -104,6 +105,7 @@ func (r *EnvironmentReconciler) reconcileDelete(ctx context.Context, env *iamv1.
 		if err := r.store.DeleteEnvironment(ctx, caller, key); err != nil && !store.IsNotFound(err) {
 			return fromStoreError(err, iamv1.ReasonAgencyNotReady)
 		}
+		r.environments.forget(key)
 		r.normalEvent(env, EventRecordDeleted, actionDelete, "environment deleted from the Studio")
 	}
 	if err := releaseFinalizer(ctx, r.Client, env); err != nil {
@@ -122,7 +124,7 @@ func (r *EnvironmentReconciler) setup(mgr ctrl.Manager) error {
 		// Namespace labels decide tenancy for agencies with from: Selector.
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.environmentsInNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
-		WithOptions(r.controllerOptions(2)).
+		WithOptions(r.controllerOptions(r.opts.workersFor(kindEnvironment))).
 		Complete(r)
 }
 

@@ -12,8 +12,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 )
 
-// Finalizer is set on every kind so that deletion runs through the operator (and
-// honours deletionPolicy) before the object goes.
+// Finalizer holds an object whose deletion has work to do in the store until that
+// work is done: a StudioUser with deletionPolicy Delete (the default: revoke and
+// remove), an Agency or Environment with deletionPolicy Delete (delete the record).
+// Objects whose deletion leaves the store as it is carry none, so creating them costs
+// no extra write: an orphaned record stays, and a RoleBinding's grants are recomputed
+// from the bindings that remain whenever one goes.
 const Finalizer = "iam.studio-operator.io/finalizer"
 
 // FieldManager is the operator's field manager on the objects it writes; provenance
@@ -34,10 +38,15 @@ func patchStatus(ctx context.Context, c client.Client, obj client.Object, restor
 	return client.IgnoreNotFound(c.Status().Patch(ctx, obj, client.MergeFrom(base)))
 }
 
-// ensureFinalizer adds Finalizer when missing, with a metadata-only patch.
-func ensureFinalizer(ctx context.Context, c client.Client, obj client.Object) error {
-	if controllerutil.ContainsFinalizer(obj, Finalizer) {
+// syncFinalizer adds Finalizer when the object needs it and removes it when it does
+// not (its deletionPolicy changed, or an earlier version set it), with a
+// metadata-only patch; nothing is written when it is as it should be.
+func syncFinalizer(ctx context.Context, c client.Client, obj client.Object, needed bool) error {
+	if controllerutil.ContainsFinalizer(obj, Finalizer) == needed {
 		return nil
+	}
+	if !needed {
+		return releaseFinalizer(ctx, c, obj)
 	}
 	base := obj.DeepCopyObject().(client.Object)
 	controllerutil.AddFinalizer(obj, Finalizer)

@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -28,18 +27,6 @@ func specOrDeletionChanged(old, cur client.Object) bool {
 // wait for it can proceed.
 var specOrReadiness = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 	return specOrDeletionChanged(e.ObjectOld, e.ObjectNew) || readyStatus(e.ObjectOld) != readyStatus(e.ObjectNew)
-}}
-
-// userSubjectChanged passes what a RoleBinding's status depends on in a StudioUser:
-// its spec (type), its lifecycle, and its status.access (which bindings give it roles;
-// a binding being deleted waits until none of its subjects lists it).
-var userSubjectChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
-	if specOrDeletionChanged(e.ObjectOld, e.ObjectNew) {
-		return true
-	}
-	old, okOld := e.ObjectOld.(*iamv1.StudioUser)
-	cur, okNew := e.ObjectNew.(*iamv1.StudioUser)
-	return okOld && okNew && !equality.Semantic.DeepEqual(old.Status.Access, cur.Status.Access)
 }}
 
 // readyStatus is the status of obj's Ready condition ("" when absent or unknown kind).

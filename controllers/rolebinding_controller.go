@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -50,7 +47,7 @@ func (r *RoleBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	case !b.DeletionTimestamp.IsZero():
 		out = r.reconcileDelete(ctx, b)
 	default:
-		if err := ensureFinalizer(ctx, r.Client, b); err != nil {
+		if err := syncFinalizer(ctx, r.Client, b, false); err != nil {
 			return ctrl.Result{}, err
 		}
 		out = r.reconcileResolution(ctx, b)
@@ -89,41 +86,15 @@ func (r *RoleBindingReconciler) reconcileResolution(ctx context.Context, b *iamv
 	return ready(iamv1.ReasonSucceeded, fmt.Sprintf("the roles apply to %s", plural(len(v.Subjects), "subject")))
 }
 
-// reconcileDelete keeps the finalizer until no subject still holds roles through this
-// binding (its status.access no longer lists it), so deleting a binding revokes
-// before the object disappears. Subjects that are gone, being deleted or stalled are
-// not waited for: they have no reconciler making progress to wait for.
+// reconcileDelete lets a deleted binding go. Its grants need no work of its own: every
+// StudioUser naming it is re-queued by the deletion and recomputes its grants from the
+// bindings that remain (a manager that was down does the same when it starts). Only a
+// finalizer set by an earlier version is released here.
 func (r *RoleBindingReconciler) reconcileDelete(ctx context.Context, b *iamv1.RoleBinding) outcome {
-	ref := b.Namespace + "/" + b.Name
-	for _, s := range b.Spec.Subjects {
-		u := &iamv1.StudioUser{}
-		if err := r.Get(ctx, types.NamespacedName{Name: s.Name}, u); err != nil {
-			if client.IgnoreNotFound(err) != nil {
-				return kubeFailed(err)
-			}
-			continue
-		}
-		if !u.DeletionTimestamp.IsZero() || meta.IsStatusConditionTrue(u.Status.Conditions, iamv1.ConditionStalled) {
-			continue
-		}
-		if grantsThrough(u, ref) {
-			return waiting(iamv1.ReasonDeleting, fmt.Sprintf("waiting for StudioUser %q to lose the roles of this binding", s.Name))
-		}
-	}
 	if err := releaseFinalizer(ctx, r.Client, b); err != nil {
 		return kubeFailed(err)
 	}
 	return gone
-}
-
-// grantsThrough reports whether u's effective access names binding ref.
-func grantsThrough(u *iamv1.StudioUser, ref string) bool {
-	for _, a := range u.Status.Access {
-		if slices.Contains(a.Bindings, ref) {
-			return true
-		}
-	}
-	return false
 }
 
 func (r *RoleBindingReconciler) setup(mgr ctrl.Manager) error {
@@ -131,14 +102,14 @@ func (r *RoleBindingReconciler) setup(mgr ctrl.Manager) error {
 		Named("rolebinding").
 		For(&iamv1.RoleBinding{}, builder.WithPredicates(specOrLifecycle)).
 		Watches(&iamv1.StudioUser{}, handler.EnqueueRequestsFromMapFunc(r.bindingsOfUser),
-			builder.WithPredicates(userSubjectChanged)).
+			builder.WithPredicates(specOrLifecycle)).
 		Watches(&iamv1.Environment{}, handler.EnqueueRequestsFromMapFunc(r.bindingsOfEnvironment),
 			builder.WithPredicates(specOrLifecycle)).
 		Watches(&iamv1.Agency{}, handler.EnqueueRequestsFromMapFunc(r.bindingsOfAgency),
 			builder.WithPredicates(specOrLifecycle)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.bindingsInNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
-		WithOptions(r.controllerOptions(2)).
+		WithOptions(r.controllerOptions(r.opts.workersFor(kindRoleBinding))).
 		Complete(r)
 }
 

@@ -25,7 +25,7 @@ const (
 	DefaultResyncPeriod            = 10 * time.Minute
 	DefaultDependencyRetry         = 10 * time.Second
 	DefaultMaxRetryDelay           = 2 * time.Minute
-	DefaultMaxConcurrentReconciles = 4
+	DefaultMaxConcurrentReconciles = 16
 	// RecorderName is the reportingController of the operator's events.
 	RecorderName = "studio-operator"
 )
@@ -49,7 +49,9 @@ type Options struct {
 	// MaxRetryDelay caps the exponential backoff after transient errors, so the
 	// operator notices a recovered store within that time.
 	MaxRetryDelay time.Duration
-	// MaxConcurrentReconciles is the number of StudioUsers reconciled in parallel.
+	// MaxConcurrentReconciles is the number of StudioUsers reconciled in parallel
+	// (workersFor gives the other kinds theirs). A reconcile mostly waits on the store
+	// and the API server, so more workers than cores keep both busy.
 	MaxConcurrentReconciles int
 	// Recorder receives the events; nil means the manager's recorder for
 	// RecorderName.
@@ -118,16 +120,34 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		timing:    timing{resync: opts.ResyncPeriod, wait: opts.DependencyRetry},
 	}
 	metrics.SetUserStates(userStates(mgr.GetCache()))
+	directory := newStoreDirectory(opts.Store, opts.ResyncPeriod)
 	return errors.Join(
 		(&AgencyReconciler{reconciler: base}).setup(mgr),
-		(&EnvironmentReconciler{reconciler: base}).setup(mgr),
+		(&EnvironmentReconciler{reconciler: base, environments: directory.environments}).setup(mgr),
 		(&RoleBindingReconciler{reconciler: base}).setup(mgr),
 		(&StudioUserReconciler{
-			reconciler: base,
-			applied:    newAppliedState(),
-			directory:  newUserDirectory(opts.Store, opts.ResyncPeriod),
+			reconciler:  base,
+			applied:     newAppliedState(),
+			directory:   directory,
+			invitations: newInvitationMemory(),
 		}).setup(mgr),
 	)
+}
+
+// workersFor is the number of parallel reconciles of a kind: MaxConcurrentReconciles
+// for StudioUsers, which carry the work; half as many for RoleBindings (a status
+// each), a quarter for Environments and two for Agencies, which are few.
+func (o Options) workersFor(kind string) int {
+	n := o.MaxConcurrentReconciles
+	switch kind {
+	case kindRoleBinding:
+		n /= 2
+	case kindEnvironment:
+		n /= 4
+	case kindAgency:
+		n = min(n, 2)
+	}
+	return max(n, 1)
 }
 
 // controllerOptions bounds retries: exponential backoff from 100ms up to

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,9 +31,11 @@ type StudioUserReconciler struct {
 	// applied remembers the grant set last seen in the store per user, to tell drift
 	// (the store changed) from a new desire (the bindings changed).
 	applied *appliedState
-	// directory lists the store's users once per resync period, so resyncs of users
-	// whose profile is as wanted need no GetUser each.
-	directory *userDirectory
+	// directory lists the store's users and grant sets once per resync period, so
+	// resyncs of users that are as wanted need no request each.
+	directory *storeDirectory
+	// invitations remembers this process's sends until the cache shows them.
+	invitations *invitationMemory
 }
 
 // userRun is the state of one reconcile of one user, passed between the steps.
@@ -39,13 +43,20 @@ type userRun struct {
 	u      *iamv1.StudioUser
 	key    string
 	caller store.Caller
-	// plan is what the cluster asks for (reconcilePlan).
-	plan planner.UserPlan
+	// plan is what the cluster asks for, less the scopes the store has not recorded
+	// yet, which are in unrecorded (reconcilePlan).
+	plan       planner.UserPlan
+	unrecorded []store.Scope
 	// grantsCaller attributes a grant-set write to the object edited last: the user
 	// or one of the RoleBindings naming it (reconcilePlan).
 	grantsCaller store.Caller
 	// stored is the user as the store has it after reconcileProfile.
 	stored store.User
+	// access is how the effective access changed (reconcileGrants), and invited the
+	// invitation status after a send (reconcileInvitation): announce turns them into
+	// events.
+	access  planner.AccessChange
+	invited *iamv1.InvitationStatus
 }
 
 // userStep is one named step of the StudioUser reconcile; proceed lets the next run.
@@ -61,6 +72,10 @@ type userStep func(ctx context.Context, run *userRun) outcome
 func (r *StudioUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	u := &iamv1.StudioUser{}
 	if err := r.Get(ctx, req.NamespacedName, u); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.directory.forgetUser(req.Name)
+			r.applied.forget(req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	old := u.Status.DeepCopy()
@@ -75,10 +90,11 @@ func (r *StudioUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	case !u.DeletionTimestamp.IsZero():
 		out = r.reconcileDelete(ctx, run)
 	default:
-		if err := ensureFinalizer(ctx, r.Client, u); err != nil {
+		if err := syncFinalizer(ctx, r.Client, u, u.Spec.DeletionPolicy != iamv1.DeletionPolicyOrphan); err != nil {
 			return ctrl.Result{}, err
 		}
 		out = runSteps(ctx, run, r.reconcilePlan, r.reconcileProfile, r.reconcileGrants, r.reconcileInvitation, r.summarize)
+		r.announce(run)
 	}
 	return r.finish(u, &u.Status.CommonStatus, old.Conditions, out, r.timing)
 }
@@ -91,6 +107,34 @@ func runSteps(ctx context.Context, run *userRun, steps ...userStep) outcome {
 		}
 	}
 	return proceed
+}
+
+// announce records what this reconcile changed as events, at most one of each kind:
+// an invitation sent (with the access it came with, so a new user costs one event),
+// else access granted; and access revoked.
+func (r *StudioUserReconciler) announce(run *userRun) {
+	granted := strings.Join(run.access.Granted, "; ")
+	switch {
+	case run.invited != nil:
+		note := fmt.Sprintf("invitation sent (%d in total); the link is in Secret %s/%s",
+			run.invited.SendCount, run.invited.LinkSecretRef.Namespace, run.invited.LinkSecretRef.Name)
+		if granted != "" {
+			note += "; access granted: " + granted
+		}
+		r.normalEvent(run.u, EventInvitationSent, actionInvite, "%s", note)
+	case granted != "":
+		r.normalEvent(run.u, EventAccessGranted, actionReconcile, "%s", granted)
+	}
+	if len(run.access.Revoked) > 0 {
+		r.normalEvent(run.u, EventAccessRevoked, actionReconcile, "%s", strings.Join(run.access.Revoked, "; "))
+	}
+}
+
+// forget drops what this process remembers of a user whose object goes.
+func (r *StudioUserReconciler) forget(u *iamv1.StudioUser) {
+	r.directory.forgetUser(u.Name)
+	r.applied.forget(u.Name)
+	r.invitations.forget(u.UID)
 }
 
 // summarize is the last step: everything is in the store. Ready, with reason
@@ -114,7 +158,7 @@ func (r *StudioUserReconciler) setup(mgr ctrl.Manager) error {
 			builder.WithPredicates(specOrReadiness)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.usersOfNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
-		WithOptions(r.controllerOptions(r.opts.MaxConcurrentReconciles)).
+		WithOptions(r.controllerOptions(r.opts.workersFor(kindStudioUser))).
 		Complete(r)
 }
 

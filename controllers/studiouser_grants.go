@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
@@ -17,7 +16,9 @@ import (
 
 // reconcilePlan reads the RoleBindings naming the user (field index) and what they
 // refer to, and computes the desired grant set and effective access
-// (planner.PlanUser). It writes nothing.
+// (planner.PlanUser). Scopes whose Agency or Environment the store has not recorded
+// yet are left out of the plan and remembered in run.unrecorded (the user waits for
+// them; the object becoming Ready re-queues it). It writes nothing.
 func (r *StudioUserReconciler) reconcilePlan(ctx context.Context, run *userRun) outcome {
 	bindings, err := r.rel.bindingsNaming(ctx, run.u.Name)
 	if err != nil {
@@ -36,7 +37,9 @@ func (r *StudioUserReconciler) reconcilePlan(ctx context.Context, run *userRun) 
 			return kubeFailed(err)
 		}
 	}
-	run.plan = planner.PlanUser(run.u, bindings, l.s)
+	plan := planner.PlanUser(run.u, bindings, l.s)
+	run.unrecorded = planner.UnrecordedScopes(plan, l.s)
+	run.plan = planner.WithoutScopes(plan, run.unrecorded)
 	run.grantsCaller = r.grantsCaller(run.u, bindings)
 	return proceed
 }
@@ -55,46 +58,44 @@ func (r *StudioUserReconciler) grantsCaller(u *iamv1.StudioUser, bindings []iamv
 	return provenance.Caller(c.Kind, c.Obj, r.opts.InstanceID, FieldManager)
 }
 
-// reconcileGrants reads the user's grant set from the store and replaces it
-// (PutGrants) only when it differs from the plan. A scope the store does not know yet
-// (an Environment or Agency whose record is still being written) does not hold up the
-// others: its grant is left out, the rest applied, and the user waits for the record
-// (the Environment or Agency becoming Ready re-queues it). Leaving a grant out never
-// widens access: without the record, nothing in the store can ripple down to it. On
-// success status.access and status.environments show the effective access, and
-// AccessGranted/AccessRevoked events say what changed.
+// reconcileGrants replaces the user's grant set in the store (PutGrants) unless the
+// recent listing shows it as planned. A scope the store does not know yet (an
+// Environment or Agency whose record is still being written) does not hold up the
+// others: its grant is left out, the rest applied, and the user waits for the record.
+// Leaving a grant out never widens access: without the record, nothing in the store
+// can ripple down to it. On success status.access and status.environments show the
+// effective access, and run.access says what changed for the events.
 func (r *StudioUserReconciler) reconcileGrants(ctx context.Context, run *userRun) outcome {
 	want := run.plan.Grants
-	got, err := r.store.GetGrants(ctx, run.key)
-	if err != nil {
-		return fromStoreError(err, "")
-	}
 	access := run.plan.Access
-	var skipped []store.Scope
-	if !planner.GrantsEqual(got.Grants, want) {
+	skipped := run.unrecorded
+	if listed, ok := r.directory.grants.lookup(ctx, run.key); !ok || !planner.GrantsEqual(listed, want) {
 		drift := r.applied.is(run.key, want)
-		want, skipped, err = r.putGrants(ctx, run, want)
+		written, left, changed, err := r.putGrants(ctx, run, want)
 		if err != nil {
 			return fromStoreError(err, iamv1.ReasonEnvironmentNotReady)
 		}
-		added, removed := planner.CountGrantChanges(got.Grants, want)
-		metrics.GrantsChanged.WithLabelValues("added").Add(float64(added))
-		metrics.GrantsChanged.WithLabelValues("removed").Add(float64(removed))
-		if drift {
-			r.noteDrift(run.u, kindStudioUser)
+		if changed {
+			before := listed
+			if !ok {
+				before = r.applied.get(run.key)
+			}
+			added, removed := planner.CountGrantChanges(before, written)
+			metrics.GrantsChanged.WithLabelValues("added").Add(float64(added))
+			metrics.GrantsChanged.WithLabelValues("removed").Add(float64(removed))
+			if drift {
+				r.noteDrift(run.u, kindStudioUser)
+			}
 		}
-		access = planner.AccessWithout(access, skipped)
+		want = written
+		access = planner.AccessWithout(access, left)
+		skipped = append(skipped, left...)
 	}
 	r.applied.set(run.key, want)
+	r.directory.grants.note(run.key, want)
 
 	st := &run.u.Status
-	change := planner.DiffAccess(st.Access, access)
-	if len(change.Granted) > 0 {
-		r.normalEvent(run.u, EventAccessGranted, actionReconcile, "%s", strings.Join(change.Granted, "; "))
-	}
-	if len(change.Revoked) > 0 {
-		r.normalEvent(run.u, EventAccessRevoked, actionReconcile, "%s", strings.Join(change.Revoked, "; "))
-	}
+	run.access = planner.DiffAccess(st.Access, access)
 	st.Access = access
 	st.Environments = int32(len(access))
 	if len(skipped) > 0 {
@@ -104,15 +105,16 @@ func (r *StudioUserReconciler) reconcileGrants(ctx context.Context, run *userRun
 }
 
 // putGrants writes grants, leaving out, one by one, each grant whose scope the store
-// reports as unknown (CodeUnknownReference naming "grants[i]..."). It returns what was
-// written and the scopes left out; any other error ends it.
-func (r *StudioUserReconciler) putGrants(ctx context.Context, run *userRun, grants []store.Grant) ([]store.Grant, []store.Scope, error) {
+// reports as unknown (CodeUnknownReference naming "grants[i]..."): the cluster said
+// the record exists, but the store disagrees. It returns what was written, the scopes
+// left out and whether the store changed; any other error ends it.
+func (r *StudioUserReconciler) putGrants(ctx context.Context, run *userRun, grants []store.Grant) ([]store.Grant, []store.Scope, bool, error) {
 	var skipped []store.Scope
 	for {
-		_, err := r.store.PutGrants(ctx, run.grantsCaller, run.key, grants)
+		set, err := r.store.PutGrants(ctx, run.grantsCaller, run.key, grants)
 		i, unknown := unknownGrant(err, len(grants))
 		if !unknown {
-			return grants, skipped, err
+			return grants, skipped, set.Changed, err
 		}
 		skipped = append(skipped, grants[i].Scope)
 		grants = slices.Delete(slices.Clone(grants), i, i+1)
@@ -163,6 +165,13 @@ func (a *appliedState) is(key string, grants []store.Grant) bool {
 	defer a.mu.Unlock()
 	last, ok := a.grants[key]
 	return ok && planner.GrantsEqual(last, grants)
+}
+
+// get returns what was last applied for key (nil when nothing is known).
+func (a *appliedState) get(key string) []store.Grant {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.grants[key]
 }
 
 func (a *appliedState) set(key string, grants []store.Grant) {

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -38,32 +40,23 @@ const (
 // (first one once the user has a role, another per resend bump), with an idempotency
 // key derived from the object's UID and the resend counter: a retry or a restart
 // repeats the same request and the store sends no second email. The link goes only
-// into the Secret, then status.invitation records the send. Otherwise a pending
-// invitation's state is refreshed (Accepted, Expired, Withdrawn).
+// into the Secret, then status.invitation records the send (and run.invited, for the
+// event). Otherwise a pending invitation's state is refreshed (Accepted, Expired,
+// Withdrawn).
 func (r *StudioUserReconciler) reconcileInvitation(ctx context.Context, run *userRun) outcome {
 	u := run.u
-	in := planner.InvitationInput{
+	// The cache may not show our own last status write yet; the memory of the sends
+	// of this process does, so the decision, the event and the metric stay exact.
+	current := r.invitations.newest(u.UID, u.Status.Invitation)
+	dec := planner.PlanInvitation(planner.InvitationInput{
 		UID:        u.UID,
 		Spec:       u.Spec.Invitation,
-		Status:     u.Status.Invitation,
+		Status:     current,
 		HasAccess:  run.plan.HasAccess(),
 		StoreState: run.stored.State,
-	}
-	dec := planner.PlanInvitation(in)
-	if dec.Send {
-		// The cache may not show our own last status write yet. The store would
-		// answer a repeated request without a second email anyway, but a live read
-		// keeps events and the invitations metric exact.
-		live := &iamv1.StudioUser{}
-		if err := r.apiReader.Get(ctx, client.ObjectKeyFromObject(u), live); err != nil {
-			return kubeFailed(err)
-		}
-		if live.UID == u.UID {
-			in.Status = live.Status.Invitation
-			if dec = planner.PlanInvitation(in); !dec.Send {
-				u.Status.Invitation = live.Status.Invitation
-			}
-		}
+	})
+	if current != u.Status.Invitation {
+		u.Status.Invitation = current.DeepCopy()
 	}
 	if !dec.Send {
 		return r.refreshInvitation(ctx, run)
@@ -84,17 +77,20 @@ func (r *StudioUserReconciler) reconcileInvitation(ctx context.Context, run *use
 	st.ResendObserved = dec.Resend
 	st.LinkSecretRef = ref
 	u.Status.Invitation = st
+	r.invitations.remember(u.UID, st)
 	if st.SendCount > sentBefore {
 		metrics.InvitationsSent.Inc()
-		r.normalEvent(u, EventInvitationSent, actionInvite,
-			"invitation sent (%d in total); the link is in Secret %s/%s", st.SendCount, ref.Namespace, ref.Name)
+		run.invited = st
 	}
 	return proceed
 }
 
 // refreshInvitation keeps status.invitation current without sending: NotSent before
-// the first invitation, and the store's state while one is pending. Once the
-// invitation is no longer pending its link is useless, so its Secret goes.
+// the first invitation, and the store's state while one is pending. A pending
+// invitation can only end by being accepted (the user turns Active), by the user's
+// removal, or by expiring: while the user is still Invited and the invitation not past
+// its expiry, it is pending still and needs no read. Once the invitation is no longer
+// pending its link is useless, so its Secret goes.
 func (r *StudioUserReconciler) refreshInvitation(ctx context.Context, run *userRun) outcome {
 	u := run.u
 	if u.Status.Invitation == nil {
@@ -102,6 +98,9 @@ func (r *StudioUserReconciler) refreshInvitation(ctx context.Context, run *userR
 		return proceed
 	}
 	if u.Status.Invitation.State != iamv1.InvitationPending {
+		return proceed
+	}
+	if exp := u.Status.Invitation.ExpiresAt; run.stored.State == store.UserInvited && exp != nil && time.Now().Before(exp.Time) {
 		return proceed
 	}
 	inv, err := r.store.GetInvitation(ctx, run.key)
@@ -117,6 +116,45 @@ func (r *StudioUserReconciler) refreshInvitation(ctx context.Context, run *userR
 	}
 	u.Status.Invitation = st
 	return proceed
+}
+
+// invitationMemory remembers the invitation status of each send this process made,
+// until the cache shows it: a reconcile that reads a stale object then does not take
+// the send for one still to make.
+type invitationMemory struct {
+	mu   sync.Mutex
+	sent map[types.UID]*iamv1.InvitationStatus
+}
+
+func newInvitationMemory() *invitationMemory {
+	return &invitationMemory{sent: map[types.UID]*iamv1.InvitationStatus{}}
+}
+
+// newest returns cached, unless this process sent more than cached says.
+func (m *invitationMemory) newest(uid types.UID, cached *iamv1.InvitationStatus) *iamv1.InvitationStatus {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sent, ok := m.sent[uid]
+	if !ok {
+		return cached
+	}
+	if cached != nil && cached.SendCount >= sent.SendCount && cached.ResendObserved >= sent.ResendObserved {
+		delete(m.sent, uid) // the cache has caught up
+		return cached
+	}
+	return sent
+}
+
+func (m *invitationMemory) remember(uid types.UID, st *iamv1.InvitationStatus) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sent[uid] = st.DeepCopy()
+}
+
+func (m *invitationMemory) forget(uid types.UID) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.sent, uid)
 }
 
 // invitationStatus is the status of inv, keeping what only the operator knows
@@ -136,29 +174,33 @@ func invitationStatus(inv store.Invitation, prev *iamv1.InvitationStatus) *iamv1
 }
 
 // storeLink writes the link into the user's Secret in the operator's namespace,
-// owned by the StudioUser (so it is collected with it) and labelled. It reads the
-// Secret straight from the API server and writes only when the link changed.
+// owned by the StudioUser (so it is collected with it) and labelled. It creates the
+// Secret first — the common case costs one request — and only when one exists reads
+// it straight from the API server and writes when the link changed.
 func (r *StudioUserReconciler) storeLink(ctx context.Context, u *iamv1.StudioUser, link string) (*iamv1.SecretReference, error) {
 	key := types.NamespacedName{Namespace: r.opts.Namespace, Name: InvitationSecretName(u.Name)}
 	ref := &iamv1.SecretReference{Namespace: key.Namespace, Name: key.Name}
-	sec := &corev1.Secret{}
-	err := r.apiReader.Get(ctx, key, sec)
+	err := r.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: key.Name, Namespace: key.Namespace,
+			Labels:          map[string]string{LabelInvitationFor: "true", labelManagedBy: FieldManager},
+			Annotations:     map[string]string{AnnotationStudioUser: u.Name},
+			OwnerReferences: []metav1.OwnerReference{ownerOf(u)},
+		},
+		Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{InvitationLinkKey: []byte(link)},
+	})
 	switch {
-	case apierrors.IsNotFound(err):
-		sec = &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{
-				Name: key.Name, Namespace: key.Namespace,
-				Labels:          map[string]string{LabelInvitationFor: "true", labelManagedBy: FieldManager},
-				Annotations:     map[string]string{AnnotationStudioUser: u.Name},
-				OwnerReferences: []metav1.OwnerReference{ownerOf(u)},
-			},
-			Type: corev1.SecretTypeOpaque,
-			Data: map[string][]byte{InvitationLinkKey: []byte(link)},
-		}
-		return ref, r.Create(ctx, sec)
-	case err != nil:
+	case err == nil:
+		return ref, nil
+	case !apierrors.IsAlreadyExists(err):
 		return nil, err
-	case bytes.Equal(sec.Data[InvitationLinkKey], []byte(link)):
+	}
+	sec := &corev1.Secret{}
+	if err := r.apiReader.Get(ctx, key, sec); err != nil {
+		return nil, err
+	}
+	if bytes.Equal(sec.Data[InvitationLinkKey], []byte(link)) {
 		return ref, nil
 	}
 	base := sec.DeepCopy()

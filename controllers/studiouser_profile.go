@@ -21,33 +21,28 @@ func (r *StudioUserReconciler) reconcileProfile(ctx context.Context, run *userRu
 		return out
 	}
 	run.stored = stored
-	r.directory.note(stored)
+	r.directory.users.note(run.key, stored)
 	run.u.Status.StudioID = run.key
 	setProfileStatus(&run.u.Status, stored)
 	return proceed
 }
 
-// profileInStore returns the user as the store has it once it matches want. It reads
-// first — the recent listing, else GetUser — and writes (PutUser) only when the
-// record differs, is not managed by this instance yet, is removed or missing.
+// profileInStore returns the user as the store has it once it matches want. A user
+// the recent listing shows as wanted costs no request; otherwise the user is written
+// (PutUser, which the store turns into a no-op when the record already matches), and
+// an update of a record whose object's generation was already reconciled is a drift
+// someone made in the Studio, now corrected.
 func (r *StudioUserReconciler) profileInStore(ctx context.Context, run *userRun, want store.UserSpec) (store.User, outcome) {
-	if listed, ok := r.directory.lookup(ctx, run.key); ok && planner.ProfileInSync(want, listed, r.opts.InstanceID) {
+	listed, ok := r.directory.users.lookup(ctx, run.key)
+	if ok && planner.ProfileInSync(want, listed, r.opts.InstanceID) {
 		return listed, proceed
 	}
-	got, err := r.store.GetUser(ctx, run.key)
-	switch {
-	case err == nil && planner.ProfileInSync(want, got, r.opts.InstanceID):
-		return got, proceed
-	case err != nil && !store.IsNotFound(err):
-		return store.User{}, fromStoreError(err, "")
-	}
-	drift := err == nil && got.State != store.UserRemoved && got.ManagedBy == r.opts.InstanceID &&
-		reconciledBefore(run.u, run.u.Status.Conditions)
-	stored, _, err := r.store.PutUser(ctx, run.caller, run.key, want)
+	stored, result, err := r.store.PutUser(ctx, run.caller, run.key, want)
 	if err != nil {
 		return store.User{}, fromStoreError(err, "")
 	}
-	if drift {
+	ours := !ok || listed.ManagedBy == r.opts.InstanceID // an adoption is no drift
+	if result == store.Updated && ours && reconciledBefore(run.u, run.u.Status.Conditions) {
 		r.noteDrift(run.u, kindStudioUser)
 	}
 	return stored, proceed
@@ -90,7 +85,6 @@ func (r *StudioUserReconciler) reconcileDelete(ctx context.Context, run *userRun
 	if err := releaseFinalizer(ctx, r.Client, u); err != nil {
 		return kubeFailed(err)
 	}
-	r.applied.forget(run.key)
-	r.directory.forget(run.key)
+	r.forget(u)
 	return gone
 }

@@ -78,3 +78,42 @@ func TestParseFlags(t *testing.T) {
 		})
 	}
 }
+
+func TestParseFlagsClientLimits(t *testing.T) {
+	env := func(string) string { return "x" }
+	type limits struct {
+		QPS     float64
+		Burst   int
+		Workers int
+	}
+	cases := map[string]struct {
+		args    []string
+		want    limits
+		wantErr string
+	}{
+		"defaults":              {want: limits{DefaultKubeAPIQPS, DefaultKubeAPIBurst, 16}},
+		"set":                   {args: []string{"--kube-api-qps=50", "--kube-api-burst=100", "--max-concurrent-reconciles=3"}, want: limits{50, 100, 3}},
+		"client-side limit off": {args: []string{"--kube-api-qps=-1", "--kube-api-burst=0"}, want: limits{-1, 0, 16}},
+		"zero qps":              {args: []string{"--kube-api-qps=0"}, wantErr: "--kube-api-qps must be positive"},
+		"no burst":              {args: []string{"--kube-api-burst=0"}, wantErr: "--kube-api-burst must be at least 1"},
+		"no workers":            {args: []string{"--max-concurrent-reconciles=0"}, wantErr: "--max-concurrent-reconciles must be at least 1"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			c, err := parseFlags(append([]string{"--store-url", "http://s"}, tc.args...), env, io.Discard)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := limits{c.kubeAPIQPS, c.kubeAPIBurst, c.maxConcurrentReconciles}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("limits (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -31,10 +31,6 @@ const (
 	userAgent        = "studio-operator"
 	// readyTimeout bounds the store probe behind /readyz.
 	readyTimeout = 2 * time.Second
-	// apiQPS and apiBurst limit requests to the API server, as controller-runtime's
-	// own config loader would set them.
-	apiQPS   = 20
-	apiBurst = 30
 )
 
 // run starts the manager and blocks until ctx is done.
@@ -51,10 +47,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return fmt.Errorf("kubeconfig: %w", err)
 	}
 	restCfg.UserAgent = userAgent
-	if restCfg.QPS == 0 {
-		// client-go's default (5/s) would make status writes the bottleneck.
-		restCfg.QPS, restCfg.Burst = apiQPS, apiBurst
-	}
+	restCfg.QPS, restCfg.Burst = float32(cfg.kubeAPIQPS), cfg.kubeAPIBurst
 	st, err := storeclient.New(cfg.storeURL, storeclient.Options{
 		Token:     cfg.storeToken,
 		Manager:   cfg.instanceID,
@@ -92,14 +85,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	if err := controllers.SetupWithManager(mgr, controllers.Options{
-		Store:        st,
-		InstanceID:   cfg.instanceID,
-		Namespace:    cfg.namespace,
-		ResyncPeriod: cfg.resyncPeriod,
+		Store:                   st,
+		InstanceID:              cfg.instanceID,
+		Namespace:               cfg.namespace,
+		ResyncPeriod:            cfg.resyncPeriod,
+		MaxConcurrentReconciles: cfg.maxConcurrentReconciles,
 	}); err != nil {
 		return fmt.Errorf("setting up the controllers: %w", err)
 	}
-	log.Info("starting", "instanceID", cfg.instanceID, "namespace", cfg.namespace, "resyncPeriod", cfg.resyncPeriod.String())
+	log.Info("starting", "instanceID", cfg.instanceID, "namespace", cfg.namespace, "resyncPeriod", cfg.resyncPeriod.String(),
+		"kubeAPIQPS", cfg.kubeAPIQPS, "kubeAPIBurst", cfg.kubeAPIBurst, "maxConcurrentReconciles", cfg.maxConcurrentReconciles)
 	return mgr.Start(ctx)
 }
 

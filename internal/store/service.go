@@ -32,6 +32,10 @@ type API interface {
 	GetEnvironment(ctx context.Context, key string) (Environment, error)
 	// DeleteEnvironment deletes the environment and every grant scoped to it.
 	DeleteEnvironment(ctx context.Context, c Caller, key string) error
+	// ListEnvironments pages through environments by key, optionally only those of
+	// one agency, each as GetEnvironment returns it. It is for resyncs: a client
+	// compares all environments with a few requests instead of one read per record.
+	ListEnvironments(ctx context.Context, f EnvironmentFilter) (EnvironmentPage, error)
 
 	// PutUser creates or updates a user; a Removed user is created again. Email is
 	// unique among users that are not removed (CodeEmailInUse). Suspending revokes
@@ -49,6 +53,12 @@ type API interface {
 	PutGrants(ctx context.Context, c Caller, key string, grants []Grant) (GrantSet, error)
 	// GetGrants returns the user's grant set (Changed is false).
 	GetGrants(ctx context.Context, key string) (GrantSet, error)
+	// ListGrants pages through the grant sets of all user records by user key, each
+	// exactly as GetGrants returns it; users without grants and removed users are
+	// listed with an empty set. Each page is read in one snapshot. It is for resyncs:
+	// a client compares thousands of users' grants with a few requests instead of one
+	// read per user.
+	ListGrants(ctx context.Context, f GrantFilter) (GrantPage, error)
 	// GetAccess returns the user's effective access (internal/cascade).
 	GetAccess(ctx context.Context, key string) (Access, error)
 

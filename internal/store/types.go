@@ -64,6 +64,23 @@ type Environment struct {
 	UpdatedAt   time.Time `json:"updatedAt"`
 }
 
+// EnvironmentFilter selects environments in ListEnvironments.
+type EnvironmentFilter struct {
+	// Agency, if set, selects only that agency's environments.
+	Agency string
+	// Limit is the page size: 0 means the default (100); at most 1000.
+	Limit int
+	// Cursor is the Next of the previous page.
+	Cursor string
+}
+
+// EnvironmentPage is one page of environments, ordered by key.
+type EnvironmentPage struct {
+	Items []Environment `json:"items"`
+	// Next is the cursor of the following page; nil on the last page.
+	Next *string `json:"next"`
+}
+
 // UserState is a user's state in the Studio.
 type UserState string
 
@@ -144,6 +161,28 @@ type GrantSet struct {
 	Grants []Grant `json:"grants"`
 	// Changed is true when a PutGrants changed anything.
 	Changed bool `json:"changed"`
+}
+
+// GrantFilter selects the page of ListGrants.
+type GrantFilter struct {
+	// Limit is the page size in users: 0 means the default (100); at most 1000.
+	Limit int
+	// Cursor is the Next of the previous page.
+	Cursor string
+}
+
+// UserGrants is one user's whole grant set, as GetGrants returns it: sorted by scope
+// with sorted roles; empty (never nil) for a user without grants or a removed user.
+type UserGrants struct {
+	User   string  `json:"user"`
+	Grants []Grant `json:"grants"`
+}
+
+// GrantPage is one page of grant sets, one per user record, ordered by user key.
+type GrantPage struct {
+	Items []UserGrants `json:"items"`
+	// Next is the cursor of the following page; nil on the last page.
+	Next *string `json:"next"`
 }
 
 // EnvironmentAccess is a user's effective access to one environment (the impersonate

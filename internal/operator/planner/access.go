@@ -92,3 +92,63 @@ func AccessWithout(access []iamv1.EnvironmentAccess, scopes []store.Scope) []iam
 	}
 	return out
 }
+
+// UnrecordedScopes returns the scopes of plan that the store has not recorded yet, as
+// the cluster knows it: an Agency or Environment sets status.studioKey once its record
+// is written. They are the agency and environment scopes of plan's grants whose
+// object has no key yet, and every environment plan's access reaches that has none
+// (an agency role ripples only into environments the store knows). Leaving them out
+// of a write never widens access, and saves the write the store would refuse.
+func UnrecordedScopes(plan UserPlan, s Snapshot) []store.Scope {
+	envByKey := make(map[string]*iamv1.Environment, len(s.Environments))
+	for key, env := range s.Environments {
+		envByKey[StoreEnvironmentKey(key)] = env
+	}
+	unrecordedEnv := func(storeKey string) bool {
+		env, ok := envByKey[storeKey]
+		return ok && env != nil && env.Status.StudioKey == ""
+	}
+	seen := map[store.Scope]bool{}
+	var out []store.Scope
+	add := func(sc store.Scope) {
+		if !seen[sc] {
+			seen[sc] = true
+			out = append(out, sc)
+		}
+	}
+	for _, g := range plan.Grants {
+		switch {
+		case g.Scope.Agency != "":
+			if a, ok := s.Agencies[g.Scope.Agency]; ok && a != nil && a.Status.StudioKey == "" {
+				add(g.Scope)
+			}
+		case unrecordedEnv(g.Scope.Environment):
+			add(g.Scope)
+		}
+	}
+	for _, a := range plan.Access {
+		if key := storeKeyFromRef(a.Environment); unrecordedEnv(key) {
+			add(store.Scope{Environment: key})
+		}
+	}
+	return out
+}
+
+// WithoutScopes returns plan without the grants at scopes and without the access they
+// would have given (AccessWithout).
+func WithoutScopes(plan UserPlan, scopes []store.Scope) UserPlan {
+	if len(scopes) == 0 {
+		return plan
+	}
+	drop := make(map[store.Scope]bool, len(scopes))
+	for _, sc := range scopes {
+		drop[sc] = true
+	}
+	grants := make([]store.Grant, 0, len(plan.Grants))
+	for _, g := range plan.Grants {
+		if !drop[g.Scope] {
+			grants = append(grants, g)
+		}
+	}
+	return UserPlan{Grants: grants, Access: AccessWithout(plan.Access, scopes)}
+}

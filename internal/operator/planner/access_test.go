@@ -1,9 +1,12 @@
 package planner_test
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/operator/planner"
@@ -70,6 +73,87 @@ func TestAccessWithout(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, planner.AccessWithout(all, tc.scopes)); diff != "" {
 				t.Errorf("access (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// recorded marks the world's agencies and environments as the store has them, less
+// the ones named in missing ("acme", "team-a/dev").
+func recorded(s planner.Snapshot, missing ...string) planner.Snapshot {
+	for name, a := range s.Agencies {
+		if !slices.Contains(missing, name) {
+			a.Status.StudioKey = name
+		}
+	}
+	for key, e := range s.Environments {
+		if !slices.Contains(missing, key.Namespace+"/"+key.Name) {
+			e.Status.StudioKey = planner.StoreEnvironmentKey(key)
+		}
+	}
+	return s
+}
+
+func TestUnrecordedScopes(t *testing.T) {
+	bindings := []iamv1.RoleBinding{
+		agencyBinding("team-a", "acme-analysts", "acme", []string{"alice"}, iamv1.RoleAnalyst),
+		envBinding("team-a", "prod-ops", "prod", []string{"alice"}, iamv1.RoleOperator),
+		envBinding("globex", "bot-dev", "bot", []string{"alice"}, iamv1.RoleDeveloper),
+	}
+	cases := map[string]struct {
+		missing    []string
+		wantScopes []store.Scope
+		wantEnvs   []string // environments left in the plan's access
+		wantGrants int
+	}{
+		"everything recorded": {
+			wantEnvs: []string{"globex/bot", "team-a/dev", "team-a/prod"}, wantGrants: 3,
+		},
+		"an environment reached only through the agency": {
+			missing:    []string{"team-a/dev"},
+			wantScopes: []store.Scope{{Environment: "team-a.dev"}},
+			wantEnvs:   []string{"globex/bot", "team-a/prod"}, wantGrants: 3,
+		},
+		"an environment with its own grant": {
+			missing:    []string{"team-a/prod"},
+			wantScopes: []store.Scope{{Environment: "team-a.prod"}},
+			wantEnvs:   []string{"globex/bot", "team-a/dev"}, wantGrants: 2,
+		},
+		"an agency: nothing of it can be recorded": {
+			missing:    []string{"acme", "team-a/prod", "team-a/dev"},
+			wantScopes: []store.Scope{{Agency: "acme"}, {Environment: "team-a.prod"}, {Environment: "team-a.dev"}},
+			wantEnvs:   []string{"globex/bot"}, wantGrants: 1,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := recorded(world(), tc.missing...)
+			plan := planner.PlanUser(s.Users["alice"], bindings, s)
+			scopes := planner.UnrecordedScopes(plan, s)
+			sortScopes := func(a, b store.Scope) int {
+				return strings.Compare(a.Agency+"|"+a.Environment, b.Agency+"|"+b.Environment)
+			}
+			slices.SortFunc(scopes, sortScopes)
+			want := slices.Clone(tc.wantScopes)
+			slices.SortFunc(want, sortScopes)
+			if diff := cmp.Diff(want, scopes, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("unrecorded scopes (-want +got):\n%s", diff)
+			}
+			left := planner.WithoutScopes(plan, scopes)
+			var envs []string
+			for _, a := range left.Access {
+				envs = append(envs, a.Environment)
+			}
+			if diff := cmp.Diff(tc.wantEnvs, envs, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("access left (-want +got):\n%s", diff)
+			}
+			if len(left.Grants) != tc.wantGrants {
+				t.Errorf("%d grants left, want %d: %+v", len(left.Grants), tc.wantGrants, left.Grants)
+			}
+			for _, g := range left.Grants {
+				if slices.Contains(scopes, g.Scope) {
+					t.Errorf("grant at unrecorded scope %+v kept", g.Scope)
+				}
 			}
 		})
 	}

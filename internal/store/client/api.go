@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/studio-operator/studio-operator/internal/store"
 )
@@ -14,6 +15,7 @@ const (
 	pathAgencies     = "/api/v1/agencies/"
 	pathEnvironments = "/api/v1/environments/"
 	pathUsers        = "/api/v1/users"
+	pathGrants       = "/api/v1/grants"
 	pathAudit        = "/api/v1/audit"
 	pathAuditVerify  = "/api/v1/audit/verify"
 )
@@ -88,6 +90,19 @@ func (c *Client) GetEnvironment(ctx context.Context, key string) (store.Environm
 		return out, err
 	}
 	_, _, err = c.do(ctx, call{op: "GetEnvironment", method: http.MethodGet, path: pathEnvironments + k, out: &out})
+	return out, err
+}
+
+// ListEnvironments reads one page of environments.
+func (c *Client) ListEnvironments(ctx context.Context, f store.EnvironmentFilter) (store.EnvironmentPage, error) {
+	q := url.Values{}
+	setQuery(q, "agency", f.Agency)
+	setQuery(q, "cursor", f.Cursor)
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	var out store.EnvironmentPage
+	_, _, err := c.do(ctx, call{op: "ListEnvironments", method: http.MethodGet, path: strings.TrimSuffix(pathEnvironments, "/"), query: q, out: &out})
 	return out, err
 }
 
@@ -180,6 +195,18 @@ func (c *Client) GetGrants(ctx context.Context, key string) (store.GrantSet, err
 		return out, err
 	}
 	_, _, err = c.do(ctx, call{op: "GetGrants", method: http.MethodGet, path: pathUsers + "/" + k + "/grants", out: &out})
+	return out, err
+}
+
+// ListGrants reads one page of users' grant sets.
+func (c *Client) ListGrants(ctx context.Context, f store.GrantFilter) (store.GrantPage, error) {
+	q := url.Values{}
+	setQuery(q, "cursor", f.Cursor)
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	var out store.GrantPage
+	_, _, err := c.do(ctx, call{op: "ListGrants", method: http.MethodGet, path: pathGrants, query: q, out: &out})
 	return out, err
 }
 

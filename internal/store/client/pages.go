@@ -14,30 +14,59 @@ type grantsRequest struct {
 
 var emptyRoles = []cascade.Role{}
 
-// maxPages bounds ListAllUsers and ListAllAudit, so a server that keeps answering
-// with a next cursor cannot keep a caller looping forever (1000 pages of up to 1000).
+// maxPages bounds the ListAll helpers, so a server that keeps answering with a next
+// cursor cannot keep a caller looping forever (1000 pages of up to 1000).
 const maxPages = 1000
 
 // ListAllUsers follows the pages of ListUsers from f.Cursor to the end.
 func (c *Client) ListAllUsers(ctx context.Context, f store.UserFilter) ([]store.User, error) {
-	var all []store.User
+	return followCursor(f.Cursor, "users", func(cursor string) ([]store.User, *string, error) {
+		f.Cursor = cursor
+		page, err := c.ListUsers(ctx, f)
+		return page.Items, page.Next, err
+	})
+}
+
+// ListAllGrants follows the pages of ListGrants from f.Cursor to the end: the grant
+// sets of every user, by user key.
+func (c *Client) ListAllGrants(ctx context.Context, f store.GrantFilter) ([]store.UserGrants, error) {
+	return followCursor(f.Cursor, "grant sets", func(cursor string) ([]store.UserGrants, *string, error) {
+		f.Cursor = cursor
+		page, err := c.ListGrants(ctx, f)
+		return page.Items, page.Next, err
+	})
+}
+
+// ListAllEnvironments follows the pages of ListEnvironments from f.Cursor to the end.
+func (c *Client) ListAllEnvironments(ctx context.Context, f store.EnvironmentFilter) ([]store.Environment, error) {
+	return followCursor(f.Cursor, "environments", func(cursor string) ([]store.Environment, *string, error) {
+		f.Cursor = cursor
+		page, err := c.ListEnvironments(ctx, f)
+		return page.Items, page.Next, err
+	})
+}
+
+// followCursor reads the pages of a cursor-paged listing from cursor to the end and
+// returns their items; what names the items in errors.
+func followCursor[T any](cursor, what string, read func(cursor string) ([]T, *string, error)) ([]T, error) {
+	var all []T
 	seen := map[string]bool{}
 	for range maxPages {
-		page, err := c.ListUsers(ctx, f)
+		items, next, err := read(cursor)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, page.Items...)
-		if page.Next == nil {
+		all = append(all, items...)
+		if next == nil {
 			return all, nil
 		}
-		if seen[*page.Next] || *page.Next == f.Cursor {
+		if seen[*next] || *next == cursor {
 			return nil, store.Errorf(store.CodeInternal, "", "store repeated a page cursor")
 		}
-		seen[*page.Next] = true
-		f.Cursor = *page.Next
+		seen[*next] = true
+		cursor = *next
 	}
-	return nil, store.Errorf(store.CodeInternal, "", "more than %d pages of users", maxPages)
+	return nil, store.Errorf(store.CodeInternal, "", "more than %d pages of %s", maxPages, what)
 }
 
 // ListAllAudit follows the pages of ListAudit from f.After to the end.

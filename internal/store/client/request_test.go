@@ -111,6 +111,20 @@ func TestRequestsOnTheWire(t *testing.T) {
 			},
 			want: seen{Method: "GET", Path: "/prefix/api/v1/users", RawPath: "/prefix/api/v1/users", Query: "agency=acme&cursor=c1&email=a%2Bb%40example.com&limit=5", Headers: with(nil)},
 		},
+		"grant listing becomes the query": {
+			call: func() error {
+				_, err := c.ListGrants(ctx, store.GrantFilter{Limit: 500, Cursor: "Zzpx"})
+				return err
+			},
+			want: seen{Method: "GET", Path: "/prefix/api/v1/grants", RawPath: "/prefix/api/v1/grants", Query: "cursor=Zzpx&limit=500", Headers: with(nil)},
+		},
+		"environment filters become the query": {
+			call: func() error {
+				_, err := c.ListEnvironments(ctx, store.EnvironmentFilter{Agency: "acme", Limit: 3, Cursor: "c2"})
+				return err
+			},
+			want: seen{Method: "GET", Path: "/prefix/api/v1/environments", RawPath: "/prefix/api/v1/environments", Query: "agency=acme&cursor=c2&limit=3", Headers: with(nil)},
+		},
 		"audit filters become the query": {
 			call: func() error {
 				_, err := c.ListAudit(ctx, store.AuditFilter{User: "alice", After: 7, Limit: 2})

@@ -81,6 +81,42 @@ func TestListAllFollowsThePages(t *testing.T) {
 	if len(entries) != 5 || entries[0].Seq != 1 || entries[4].Seq != 5 || entries[0].Actor != "ops" {
 		t.Errorf("ListAllAudit = %d entries: %+v", len(entries), entries)
 	}
+	grants, err := c.ListAllGrants(ctx, store.GrantFilter{Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, g := range grants {
+		got = append(got, g.User)
+		if g.Grants == nil || len(g.Grants) != 0 {
+			t.Errorf("grants of %s = %#v, want []", g.User, g.Grants)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ListAllGrants users (-want +got):\n%s", diff)
+	}
+	if _, _, err := c.PutAgency(ctx, store.Caller{}, "acme", store.AgencySpec{}); err != nil {
+		t.Fatal(err)
+	}
+	want = nil
+	for i := range 3 {
+		key := fmt.Sprintf("ns.env-%d", i)
+		want = append(want, key)
+		if _, _, err := c.PutEnvironment(ctx, store.Caller{}, key, store.EnvironmentSpec{Agency: "acme"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	envs, err := c.ListAllEnvironments(ctx, store.EnvironmentFilter{Agency: "acme", Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, e := range envs {
+		got = append(got, e.Key)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ListAllEnvironments keys (-want +got):\n%s", diff)
+	}
 }
 
 func TestErrorsFromTheRealServer(t *testing.T) {

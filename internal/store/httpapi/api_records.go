@@ -44,6 +44,22 @@ func (s *Server) deleteAgency(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (s *Server) listEnvironments(w http.ResponseWriter, r *http.Request) error {
+	q, err := queryStrings(r, "agency", "cursor")
+	if err != nil {
+		return err
+	}
+	limit, err := queryLimit(r)
+	if err != nil {
+		return err
+	}
+	page, err := s.svc.ListEnvironments(r.Context(), store.EnvironmentFilter{Agency: q["agency"], Cursor: q["cursor"], Limit: limit})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, normEnvironmentPage(page))
+}
+
 func (s *Server) putEnvironment(w http.ResponseWriter, r *http.Request) error {
 	c, err := callerOf(r)
 	if err != nil {

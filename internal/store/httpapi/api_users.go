@@ -119,6 +119,22 @@ func (s *Server) getGrants(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, normGrantSet(set))
 }
 
+func (s *Server) listGrants(w http.ResponseWriter, r *http.Request) error {
+	q, err := queryStrings(r, "cursor")
+	if err != nil {
+		return err
+	}
+	limit, err := queryLimit(r)
+	if err != nil {
+		return err
+	}
+	page, err := s.svc.ListGrants(r.Context(), store.GrantFilter{Cursor: q["cursor"], Limit: limit})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, normGrantPage(page))
+}
+
 func (s *Server) getAccess(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.svc.GetAccess(r.Context(), r.PathValue("user"))
 	if err != nil {

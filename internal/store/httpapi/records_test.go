@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -92,6 +93,63 @@ func TestDeleteAgencyAndEnvironment(t *testing.T) {
 	r = e.do(t, request{method: http.MethodGet, path: "/api/v1/agencies/acme"})
 	if p := r.problem(t); r.status != http.StatusNotFound || p.Code != store.CodeNotFound || p.Status != http.StatusNotFound {
 		t.Fatalf("GET deleted agency = %d %+v", r.status, p)
+	}
+}
+
+func TestListEnvironmentsPages(t *testing.T) {
+	e := newEnv(t)
+	seed(t, e)
+	steps := []request{
+		{method: http.MethodPut, path: "/api/v1/agencies/globex", json: store.AgencySpec{DisplayName: "Globex"}, header: managed(nil)},
+		{method: http.MethodPut, path: "/api/v1/environments/team-a.staging", json: store.EnvironmentSpec{Agency: "acme", DisplayName: "Staging"}, header: managed(nil)},
+		{method: http.MethodPut, path: "/api/v1/environments/team-b.prod", json: store.EnvironmentSpec{Agency: "globex"}, header: managed(nil)},
+	}
+	for _, s := range steps {
+		if r := e.do(t, s); r.status != http.StatusCreated {
+			t.Fatalf("%s %s = %d %s", s.method, s.path, r.status, r.body)
+		}
+	}
+	var items []store.Environment
+	path := "/api/v1/environments?limit=2"
+	for range 10 {
+		var page store.EnvironmentPage
+		r := e.do(t, request{method: http.MethodGet, path: path, token: readerToken})
+		if r.status != http.StatusOK {
+			t.Fatalf("GET %s = %d %s", path, r.status, r.body)
+		}
+		r.decode(t, &page)
+		items = append(items, page.Items...)
+		if page.Next == nil {
+			break
+		}
+		path = "/api/v1/environments?limit=2&cursor=" + *page.Next
+	}
+	var keys []string
+	for _, env := range items {
+		keys = append(keys, env.Key)
+		var got store.Environment
+		e.do(t, request{method: http.MethodGet, path: "/api/v1/environments/" + env.Key, token: readerToken}).decode(t, &got)
+		if diff := cmp.Diff(got, env); diff != "" {
+			t.Errorf("listed %s differs from GET (-get +list):\n%s", env.Key, diff)
+		}
+	}
+	if diff := cmp.Diff([]string{"team-a.prod", "team-a.staging", "team-b.prod"}, keys); diff != "" {
+		t.Errorf("paged keys (-want +got):\n%s", diff)
+	}
+
+	var page store.EnvironmentPage
+	r := e.do(t, request{method: http.MethodGet, path: "/api/v1/environments?agency=globex", token: readerToken})
+	r.decode(t, &page)
+	if len(page.Items) != 1 || page.Items[0].Key != "team-b.prod" || page.Next != nil {
+		t.Errorf("by agency = %s", r.body)
+	}
+	r = e.do(t, request{method: http.MethodGet, path: "/api/v1/environments?agency=nope", token: readerToken})
+	if !strings.Contains(string(r.body), `"items":[]`) || !strings.Contains(string(r.body), `"next":null`) {
+		t.Errorf("empty page must have items [] and next null: %s", r.body)
+	}
+	r = e.do(t, request{method: http.MethodGet, path: "/api/v1/environments?cursor=bm9wZQ", token: readerToken})
+	if p := r.problem(t); r.status != http.StatusUnprocessableEntity || p.Code != store.CodeInvalid || p.Field != "cursor" {
+		t.Errorf("bad cursor = %d %+v", r.status, p)
 	}
 }
 

@@ -88,6 +88,18 @@ func TestBadRequestsNameTheField(t *testing.T) {
 			req:        request{method: http.MethodGet, path: "/api/v1/audit?limit=1001", header: invalid},
 			wantStatus: http.StatusUnprocessableEntity, wantCode: store.CodeInvalid, wantField: "limit",
 		},
+		"grants limit zero": {
+			req:        request{method: http.MethodGet, path: "/api/v1/grants?limit=0", header: invalid},
+			wantStatus: http.StatusUnprocessableEntity, wantCode: store.CodeInvalid, wantField: "limit",
+		},
+		"environments limit too large": {
+			req:        request{method: http.MethodGet, path: "/api/v1/environments?limit=1001", header: invalid},
+			wantStatus: http.StatusUnprocessableEntity, wantCode: store.CodeInvalid, wantField: "limit",
+		},
+		"grants cursor too long": {
+			req:        request{method: http.MethodGet, path: "/api/v1/grants?cursor=" + strings.Repeat("c", 513), header: invalid},
+			wantStatus: http.StatusUnprocessableEntity, wantCode: store.CodeInvalid, wantField: "cursor",
+		},
 		"negative after": {
 			req:        request{method: http.MethodGet, path: "/api/v1/audit?after=-1", header: invalid},
 			wantStatus: http.StatusUnprocessableEntity, wantCode: store.CodeInvalid, wantField: "after",

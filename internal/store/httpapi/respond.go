@@ -44,12 +44,16 @@ func roles(rs []cascade.Role) []cascade.Role {
 	return rs
 }
 
-func normGrantSet(g store.GrantSet) store.GrantSet {
-	out := store.GrantSet{Changed: g.Changed, Grants: make([]store.Grant, len(g.Grants))}
-	for i, gr := range g.Grants {
-		out.Grants[i] = store.Grant{Scope: gr.Scope, Roles: roles(gr.Roles)}
+func normGrants(gs []store.Grant) []store.Grant {
+	out := make([]store.Grant, len(gs))
+	for i, g := range gs {
+		out[i] = store.Grant{Scope: g.Scope, Roles: roles(g.Roles)}
 	}
 	return out
+}
+
+func normGrantSet(g store.GrantSet) store.GrantSet {
+	return store.GrantSet{Changed: g.Changed, Grants: normGrants(g.Grants)}
 }
 
 func normAccess(a store.Access) store.Access {
@@ -69,6 +73,21 @@ func normUserPage(p store.UserPage) store.UserPage {
 		p.Items = []store.User{}
 	}
 	return p
+}
+
+func normEnvironmentPage(p store.EnvironmentPage) store.EnvironmentPage {
+	if p.Items == nil {
+		p.Items = []store.Environment{}
+	}
+	return p
+}
+
+func normGrantPage(p store.GrantPage) store.GrantPage {
+	out := store.GrantPage{Next: p.Next, Items: make([]store.UserGrants, len(p.Items))}
+	for i, u := range p.Items {
+		out.Items[i] = store.UserGrants{User: u.User, Grants: normGrants(u.Grants)}
+	}
+	return out
 }
 
 func normAuditPage(p store.AuditPage) store.AuditPage {

@@ -59,6 +59,7 @@ func (s *Server) routeTable() []route {
 		r(get, "/api/v1/agencies/{agency}", read, s.getAgency),
 		r(del, "/api/v1/agencies/{agency}", write, s.deleteAgency),
 
+		r(get, "/api/v1/environments", read, s.listEnvironments),
 		r(put, "/api/v1/environments/{env}", write, s.putEnvironment),
 		r(get, "/api/v1/environments/{env}", read, s.getEnvironment),
 		r(del, "/api/v1/environments/{env}", write, s.deleteEnvironment),
@@ -73,6 +74,8 @@ func (s *Server) routeTable() []route {
 		r(post, "/api/v1/users/{user}/invitations", write, s.sendInvitation),
 		r(get, "/api/v1/users/{user}/invitation", read, s.getInvitation),
 		r(post, "/api/v1/users/{user}/activity", write, s.recordActivity),
+
+		r(get, "/api/v1/grants", read, s.listGrants),
 
 		r(get, "/api/v1/audit", read, s.listAudit),
 		r(get, "/api/v1/audit/verify", read, s.verifyAudit),

@@ -104,6 +104,106 @@ func TestListUsersPages(t *testing.T) {
 	}
 }
 
+func TestListGrantsPages(t *testing.T) {
+	e := newEnv(t)
+	seed(t, e)
+	for _, k := range []string{"bob", "carol", "dave"} {
+		r := e.do(t, request{method: http.MethodPut, path: "/api/v1/users/" + k,
+			json: store.UserSpec{Email: k + "@example.com", Type: "User"}, header: managed(nil)})
+		if r.status != http.StatusCreated {
+			t.Fatalf("PUT user = %d %s", r.status, r.body)
+		}
+	}
+	e.do(t, request{method: http.MethodPut, path: "/api/v1/users/alice/grants", header: managed(nil),
+		body: `{"grants":[{"scope":{"environment":"team-a.prod"},"roles":[]},{"scope":{"agency":"acme"},"roles":["Operator","Analyst"]}]}`})
+	e.do(t, request{method: http.MethodPut, path: "/api/v1/users/carol/grants", header: managed(nil),
+		body: `{"grants":[{"scope":{"environment":"team-a.prod"},"roles":["Agent"]}]}`})
+	e.do(t, request{method: http.MethodDelete, path: "/api/v1/users/dave", header: managed(nil)})
+	// A second environment, for a cursor of listEnvironments.
+	e.do(t, request{method: http.MethodPut, path: "/api/v1/environments/team-a.staging", json: store.EnvironmentSpec{Agency: "acme"}, header: managed(nil)})
+
+	var items []store.UserGrants
+	var bodies []string
+	path := "/api/v1/grants?limit=2"
+	for range 10 {
+		var page store.GrantPage
+		r := e.do(t, request{method: http.MethodGet, path: path, token: readerToken})
+		if r.status != http.StatusOK {
+			t.Fatalf("GET %s = %d %s", path, r.status, r.body)
+		}
+		r.decode(t, &page)
+		bodies = append(bodies, string(r.body))
+		items = append(items, page.Items...)
+		if page.Next == nil {
+			break
+		}
+		path = "/api/v1/grants?limit=2&cursor=" + *page.Next
+	}
+	want := []store.UserGrants{
+		{User: "alice", Grants: []store.Grant{
+			{Scope: store.Scope{Agency: "acme"}, Roles: []cascade.Role{cascade.Analyst, cascade.Operator}},
+			{Scope: store.Scope{Environment: "team-a.prod"}, Roles: []cascade.Role{}},
+		}},
+		{User: "bob", Grants: []store.Grant{}},
+		{User: "carol", Grants: []store.Grant{{Scope: store.Scope{Environment: "team-a.prod"}, Roles: []cascade.Role{cascade.Agent}}}},
+		{User: "dave", Grants: []store.Grant{}},
+	}
+	if diff := cmp.Diff(want, items); diff != "" {
+		t.Errorf("paged grant sets (-want +got):\n%s", diff)
+	}
+	if len(bodies) != 2 {
+		t.Fatalf("4 users in pages of 2 took %d pages", len(bodies))
+	}
+	// Empty sets and blocks travel as [], never null; the last page's next is null.
+	if !strings.Contains(bodies[0], `"roles":[]`) || !strings.Contains(bodies[0], `{"user":"bob","grants":[]}`) ||
+		!strings.Contains(bodies[1], `{"user":"dave","grants":[]}`) || !strings.Contains(bodies[1], `"next":null`) {
+		t.Errorf("pages = %s", bodies)
+	}
+
+	for name, path := range map[string]string{
+		"bad cursor":       "/api/v1/grants?cursor=not-a-cursor",
+		"users cursor":     "/api/v1/grants?cursor=" + firstUsersCursor(t, e),
+		"grants cursor":    "/api/v1/users?cursor=" + firstGrantsCursor(t, e),
+		"env cursor":       "/api/v1/grants?cursor=" + firstEnvironmentsCursor(t, e),
+		"cursor for users": "/api/v1/environments?cursor=" + firstUsersCursor(t, e),
+	} {
+		r := e.do(t, request{method: http.MethodGet, path: path, token: readerToken})
+		if p := r.problem(t); r.status != http.StatusUnprocessableEntity || p.Code != store.CodeInvalid || p.Field != "cursor" {
+			t.Errorf("%s: = %d %+v, want 422 invalid cursor", name, r.status, p)
+		}
+	}
+}
+
+func firstUsersCursor(t *testing.T, e *env) string {
+	t.Helper()
+	var page store.UserPage
+	e.do(t, request{method: http.MethodGet, path: "/api/v1/users?limit=1", token: readerToken}).decode(t, &page)
+	if page.Next == nil {
+		t.Fatal("users fit on a page of 1")
+	}
+	return *page.Next
+}
+
+func firstGrantsCursor(t *testing.T, e *env) string {
+	t.Helper()
+	var page store.GrantPage
+	e.do(t, request{method: http.MethodGet, path: "/api/v1/grants?limit=1", token: readerToken}).decode(t, &page)
+	if page.Next == nil {
+		t.Fatal("grant sets fit on a page of 1")
+	}
+	return *page.Next
+}
+
+func firstEnvironmentsCursor(t *testing.T, e *env) string {
+	t.Helper()
+	var page store.EnvironmentPage
+	e.do(t, request{method: http.MethodGet, path: "/api/v1/environments?limit=1", token: readerToken}).decode(t, &page)
+	if page.Next == nil {
+		t.Fatal("environments fit on a page of 1")
+	}
+	return *page.Next
+}
+
 func TestRemoveUser(t *testing.T) {
 	e := newEnv(t)
 	seed(t, e)

@@ -60,23 +60,23 @@ type benchFixture struct {
 	users []benchUser
 }
 
-// lazyFixture returns the fixture of backend, loading it on the sub-benchmark's first
-// run (so a filtered-out backend costs nothing). owner is the outer benchmark: it
-// outlives the runs and owns the cleanup.
-func lazyFixture(owner, b *testing.B, fx **benchFixture, backend string) *benchFixture {
+// lazyFixture returns the fixture of backend with n users, loading it on the
+// sub-benchmark's first run (so a filtered-out backend costs nothing). owner is the
+// outer benchmark: it outlives the runs and owns the cleanup.
+func lazyFixture(owner, b *testing.B, fx **benchFixture, backend string, n int) *benchFixture {
 	if *fx == nil {
 		b.StopTimer()
-		s, users := benchStore(owner, b, backend)
+		s, users := benchStore(owner, b, backend, n)
 		*fx = &benchFixture{s: s, users: users}
 		b.StartTimer()
 	}
 	return *fx
 }
 
-// benchStore opens a store on backend and loads the organisation; users start on
-// their second set. Resources belong to owner; failures are reported on b, the
-// running sub-benchmark.
-func benchStore(owner, b *testing.B, backend string) (*Store, []benchUser) {
+// benchStore opens a store on backend and loads the organisation with n users; users
+// start on their second set. Resources belong to owner; failures are reported on b,
+// the running sub-benchmark.
+func benchStore(owner, b *testing.B, backend string, n int) (*Store, []benchUser) {
 	b.Helper()
 	dir, err := os.MkdirTemp("", "sqlstore-bench-")
 	if err != nil {
@@ -104,9 +104,9 @@ func benchStore(owner, b *testing.B, backend string) (*Store, []benchUser) {
 			b.Fatal(err)
 		}
 	}
-	users := make([]benchUser, benchUsers)
+	users := make([]benchUser, n)
 	var wg sync.WaitGroup
-	errs := make(chan error, benchUsers)
+	errs := make(chan error, n)
 	work := make(chan int)
 	for range 8 {
 		wg.Go(func() {
@@ -123,7 +123,7 @@ func benchStore(owner, b *testing.B, backend string) (*Store, []benchUser) {
 			}
 		})
 	}
-	for j := range benchUsers {
+	for j := range n {
 		work <- j
 	}
 	close(work)
@@ -140,7 +140,7 @@ func BenchmarkPutGrants(b *testing.B) {
 		var fx *benchFixture
 		var next atomic.Int64
 		b.Run(backend, func(sb *testing.B) {
-			s, users := lazyFixture(b, sb, &fx, backend).s, fx.users
+			s, users := lazyFixture(b, sb, &fx, backend, benchUsers).s, fx.users
 			b := sb
 			var unchanged atomic.Int64
 			b.SetParallelism(benchParallelism)
@@ -185,7 +185,7 @@ func BenchmarkGetAccess(b *testing.B) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		var fx *benchFixture
 		b.Run(backend, func(sb *testing.B) {
-			s, users := lazyFixture(b, sb, &fx, backend).s, fx.users
+			s, users := lazyFixture(b, sb, &fx, backend, benchUsers).s, fx.users
 			b := sb
 			var next atomic.Int64
 			b.SetParallelism(benchParallelism)
@@ -210,6 +210,65 @@ func BenchmarkGetAccess(b *testing.B) {
 			reportCPU(b, cpu, backend)
 		})
 	}
+}
+
+// benchListUsers is how many users BenchmarkListGrants lists: ten pages of the
+// largest size.
+const benchListUsers = 10 * maxPageSize
+
+// BenchmarkListGrants measures one page of the largest size of ListGrants (1000 users
+// with 2 or 3 grants each) out of 10,000: what a resync costs per thousand users.
+func BenchmarkListGrants(b *testing.B) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		var fx *benchFixture
+		b.Run(backend, func(sb *testing.B) {
+			s := lazyFixture(b, sb, &fx, backend, benchListUsers).s
+			b := sb
+			cursors := benchGrantCursors(b, s)
+			b.ReportAllocs()
+			cpu := startCPU()
+			b.ResetTimer()
+			for i := range b.N {
+				page, err := s.ListGrants(bg, store.GrantFilter{Limit: maxPageSize, Cursor: cursors[i%len(cursors)]})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(page.Items) != maxPageSize {
+					b.Fatalf("page of %d users, want %d", len(page.Items), maxPageSize)
+				}
+			}
+			b.ReportMetric(float64(b.N*maxPageSize)/b.Elapsed().Seconds(), "users/s")
+			reportCPU(b, cpu, backend)
+		})
+	}
+}
+
+// benchGrantCursors reads every page of ListGrants once, checks what it lists and
+// returns the cursors of the pages ("" for the first).
+func benchGrantCursors(b *testing.B, s *Store) []string {
+	b.Helper()
+	cursors := []string{""}
+	users := 0
+	for {
+		page, err := s.ListGrants(bg, store.GrantFilter{Limit: maxPageSize, Cursor: cursors[len(cursors)-1]})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, u := range page.Items {
+			if n := len(u.Grants); n < 2 || n > 3 {
+				b.Fatalf("%s has %d grants, want 2 or 3", u.User, n)
+			}
+		}
+		users += len(page.Items)
+		if page.Next == nil {
+			break
+		}
+		cursors = append(cursors, *page.Next)
+	}
+	if users != benchListUsers {
+		b.Fatalf("listed %d users, want %d", users, benchListUsers)
+	}
+	return cursors
 }
 
 // reportCPU reports the CPU time per operation and, on PostgreSQL, the server's part

@@ -10,16 +10,29 @@ import (
 
 const msgCursor = "is not a cursor this store returned"
 
-// Cursors are opaque to clients: the last key of the previous page, encoded.
+// Cursors are opaque to clients: the last key of the previous page, encoded after a
+// prefix naming the listing, so that one listing's cursor is refused by another.
+const (
+	cursorUsers        = "u:"
+	cursorGrants       = "g:"
+	cursorEnvironments = "e:"
+)
 
-func encodeCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte("u:" + key)) }
+func encodeCursor(kind, key string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(kind + key))
+}
 
-func decodeCursor(cursor string) (string, error) {
+// decodeCursor returns the key after which a page of kind starts: "" for the first
+// page (no cursor).
+func decodeCursor(kind, cursor string) (string, error) {
+	if cursor == "" {
+		return "", nil
+	}
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil || !strings.HasPrefix(string(b), "u:") {
+	if err != nil || !strings.HasPrefix(string(b), kind) {
 		return "", store.Errorf(store.CodeInvalid, "cursor", msgCursor)
 	}
-	return string(b[2:]), nil
+	return string(b[len(kind):]), nil
 }
 
 // ListUsers pages through users by key. Email matches case-insensitively; Agency
@@ -30,11 +43,9 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) (store.UserPa
 	if err != nil {
 		return store.UserPage{}, err
 	}
-	after := ""
-	if f.Cursor != "" {
-		if after, err = decodeCursor(f.Cursor); err != nil {
-			return store.UserPage{}, err
-		}
+	after, err := decodeCursor(cursorUsers, f.Cursor)
+	if err != nil {
+		return store.UserPage{}, err
 	}
 	conds := []string{"u.key > ?"}
 	args := []any{after}
@@ -71,7 +82,7 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) (store.UserPa
 	}
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
-		next := encodeCursor(page.Items[limit-1].Key)
+		next := encodeCursor(cursorUsers, page.Items[limit-1].Key)
 		page.Next = &next
 	}
 	return page, nil

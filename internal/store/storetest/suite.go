@@ -70,7 +70,7 @@ type testCase struct {
 func allCases() []testCase {
 	var cs []testCase
 	for _, group := range [][]testCase{
-		agencyCases, userCases, ownershipCases, grantCases, accessCases, invitationCases,
+		agencyCases, userCases, ownershipCases, grantCases, listCases, accessCases, invitationCases,
 		auditCases, concurrencyCases,
 	} {
 		cs = append(cs, group...)
