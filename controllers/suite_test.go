@@ -18,18 +18,16 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/controllers"
+	"github.com/studio-operator/studio-operator/internal/operator"
 	"github.com/studio-operator/studio-operator/internal/operator/metrics"
 	"github.com/studio-operator/studio-operator/internal/operator/teststore"
 	"github.com/studio-operator/studio-operator/internal/store"
@@ -134,23 +132,21 @@ type runningManager struct {
 }
 
 func startManager(st store.API) *runningManager {
-	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
+	mgr, err := operator.NewManager(restConfig, operator.Options{
+		Controllers: controllers.Options{
+			Store:           st,
+			InstanceID:      instanceID,
+			Namespace:       secretsNamespace,
+			ResyncPeriod:    resyncPeriod,
+			DependencyRetry: time.Second,
+			MaxRetryDelay:   time.Second,
+		},
+		MetricsBindAddress:     "0",
 		HealthProbeBindAddress: "0",
 		// Specs restart the manager within one process.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		Client:     client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+		SkipNameValidation: true,
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(controllers.SetupWithManager(mgr, controllers.Options{
-		Store:           st,
-		InstanceID:      instanceID,
-		Namespace:       secretsNamespace,
-		ResyncPeriod:    resyncPeriod,
-		DependencyRetry: time.Second,
-		MaxRetryDelay:   time.Second,
-	})).To(Succeed())
 	ctx, cancel := context.WithCancel(suiteCtx)
 	m := &runningManager{mgr: mgr, cancel: cancel, done: make(chan error, 1)}
 	go func() {

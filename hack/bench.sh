@@ -193,5 +193,11 @@ NOTES
   echo '```text'
   cat "$raw"
   echo '```'
-} > "$out"
+} > "$out.new"
+# The end-to-end scale benchmark (make bench-e2e) owns its own section of the report
+# (its heading, then the region between its markers); keep it.
+if [ -f "$out" ] && grep -q '^<!-- bench-e2e:end -->$' "$out"; then
+  { echo; sed -n '/^## End-to-end scale (make bench-e2e)$/,/^<!-- bench-e2e:end -->$/p' "$out"; } >> "$out.new"
+fi
+mv "$out.new" "$out"
 echo "bench: wrote $out" >&2

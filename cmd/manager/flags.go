@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/studio-operator/studio-operator/controllers"
+	"github.com/studio-operator/studio-operator/internal/operator"
 )
 
 // EnvStoreToken is read when --store-token-file is not given.
@@ -27,15 +28,6 @@ const (
 	errBadBurst     = "--kube-api-burst must be at least 1 when --kube-api-qps is positive"
 	errBadWorkers   = "--max-concurrent-reconciles must be at least 1"
 	errReadTokenFmt = "reading --store-token-file: %w"
-)
-
-// Defaults of the API client's rate limit. The API server protects itself with
-// priority and fairness, so the client-side limit is a guard against a runaway loop,
-// set high enough that it never paces normal work: a cold start of 10,000 users
-// costs about three writes per user and one per binding.
-const (
-	DefaultKubeAPIQPS   = 200
-	DefaultKubeAPIBurst = 400
 )
 
 // config is the manager's command line.
@@ -66,9 +58,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&tokenFile, "store-token-file", "", "File holding the store's bearer token (admin role); default: env "+EnvStoreToken+".")
 	fs.StringVar(&c.instanceID, "instance-id", controllers.DefaultInstanceID, "This operator instance's name, sent as the manager of every record it writes.")
 	fs.DurationVar(&c.resyncPeriod, "resync-period", controllers.DefaultResyncPeriod, "How often every object is compared with the store again (corrects drift).")
-	fs.Float64Var(&c.kubeAPIQPS, "kube-api-qps", DefaultKubeAPIQPS,
+	fs.Float64Var(&c.kubeAPIQPS, "kube-api-qps", operator.DefaultKubeAPIQPS,
 		"Requests per second to the API server, sustained (client-side limit; the API server's priority and fairness queues the rest). Negative turns the client-side limit off.")
-	fs.IntVar(&c.kubeAPIBurst, "kube-api-burst", DefaultKubeAPIBurst, "Requests to the API server allowed in a burst above --kube-api-qps.")
+	fs.IntVar(&c.kubeAPIBurst, "kube-api-burst", operator.DefaultKubeAPIBurst, "Requests to the API server allowed in a burst above --kube-api-qps.")
 	fs.IntVar(&c.maxConcurrentReconciles, "max-concurrent-reconciles", controllers.DefaultMaxConcurrentReconciles,
 		"StudioUsers reconciled in parallel; RoleBindings get half as many workers, Environments a quarter, Agencies two.")
 	fs.StringVar(&c.namespace, "namespace", controllers.DefaultNamespace, "Namespace of the invitation-link Secrets.")

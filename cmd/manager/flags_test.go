@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/studio-operator/studio-operator/internal/operator"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -91,7 +93,7 @@ func TestParseFlagsClientLimits(t *testing.T) {
 		want    limits
 		wantErr string
 	}{
-		"defaults":              {want: limits{DefaultKubeAPIQPS, DefaultKubeAPIBurst, 16}},
+		"defaults":              {want: limits{operator.DefaultKubeAPIQPS, operator.DefaultKubeAPIBurst, 16}},
 		"set":                   {args: []string{"--kube-api-qps=50", "--kube-api-burst=100", "--max-concurrent-reconciles=3"}, want: limits{50, 100, 3}},
 		"client-side limit off": {args: []string{"--kube-api-qps=-1", "--kube-api-burst=0"}, want: limits{-1, 0, 16}},
 		"zero qps":              {args: []string{"--kube-api-qps=0"}, wantErr: "--kube-api-qps must be positive"},

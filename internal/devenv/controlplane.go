@@ -9,12 +9,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/config/crd"
 )
 
@@ -24,18 +22,6 @@ const (
 	controlPlaneStartTimeout = 2 * time.Minute
 	controlPlaneStopTimeout  = 30 * time.Second
 )
-
-// newScheme knows the built-in kinds and the Studio API.
-func newScheme() (*runtime.Scheme, error) {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		return nil, err
-	}
-	if err := v1alpha1.AddToScheme(s); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
 
 // controlPlane is a running etcd and kube-apiserver with the CRDs installed.
 type controlPlane struct {

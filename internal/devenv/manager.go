@@ -6,17 +6,10 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/studio-operator/studio-operator/controllers"
-	"github.com/studio-operator/studio-operator/internal/operator/metrics"
-	storeclient "github.com/studio-operator/studio-operator/internal/store/client"
+	"github.com/studio-operator/studio-operator/internal/operator"
 )
 
 // Manager timeouts: the caches must sync before the sandbox says it is ready, and the
@@ -38,7 +31,6 @@ const userAgent = "studio-operator (studio-dev)"
 // managerConfig is how the sandbox runs the operator.
 type managerConfig struct {
 	rest         *rest.Config
-	scheme       *runtime.Scheme
 	storeURL     string
 	storeToken   string
 	instanceID   string
@@ -59,42 +51,28 @@ type runningManager struct {
 // off (no ports to collide with other sandboxes). It returns once the caches are
 // synced, so objects applied after "ready" are seen.
 func startManager(ctx context.Context, c managerConfig) (*runningManager, error) {
-	st, err := storeclient.New(c.storeURL, storeclient.Options{
-		Token:     c.storeToken,
-		Manager:   c.instanceID,
-		UserAgent: userAgent,
-		OnRequest: metrics.ObserveStoreRequest,
-	})
+	st, err := operator.NewStoreClient(c.storeURL, c.storeToken, c.instanceID, userAgent)
 	if err != nil {
 		return nil, fmt.Errorf("store client: %w", err)
 	}
 	shutdown := gracefulShutdownTimeout
-	restCfg := rest.CopyConfig(c.rest)
-	restCfg.UserAgent = userAgent
-	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme:                  c.scheme,
-		Logger:                  c.logger,
-		Metrics:                 metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress:  "0",
-		LeaderElection:          false,
-		GracefulShutdownTimeout: &shutdown,
-		// As deployed (cmd/manager): invitation Secrets are read directly, never cached.
-		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
-		Controller: config.Controller{
-			// Several sandboxes may run in one test process.
-			SkipNameValidation: ptr(true),
+	mgr, err := operator.NewManager(c.rest, operator.Options{
+		Controllers: controllers.Options{
+			Store:        st,
+			InstanceID:   c.instanceID,
+			Namespace:    c.namespace,
+			ResyncPeriod: c.resyncPeriod,
 		},
+		UserAgent:               userAgent,
+		Logger:                  c.logger,
+		MetricsBindAddress:      "0",
+		HealthProbeBindAddress:  "0",
+		GracefulShutdownTimeout: &shutdown,
+		// Several sandboxes may run in one test process.
+		SkipNameValidation: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)
-	}
-	if err := controllers.SetupWithManager(mgr, controllers.Options{
-		Store:        st,
-		InstanceID:   c.instanceID,
-		Namespace:    c.namespace,
-		ResyncPeriod: c.resyncPeriod,
-	}); err != nil {
-		return nil, fmt.Errorf("set up controllers: %w", err)
 	}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -122,5 +100,3 @@ func (m *runningManager) stop() error {
 	m.done <- err // keep the result for a second stop
 	return err
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"sync"
 	"syscall"
+
+	"github.com/studio-operator/studio-operator/internal/operator"
 )
 
 // Error messages for the checks made before anything slow starts.
@@ -122,7 +124,7 @@ func (s *Sandbox) start(ctx context.Context) error {
 	}
 
 	s.progress("starting the control plane (etcd and kube-apiserver from %s)", assets)
-	scheme, err := newScheme()
+	scheme, err := operator.NewScheme()
 	if err != nil {
 		return err
 	}
@@ -174,7 +176,6 @@ func (s *Sandbox) start(ctx context.Context) error {
 
 	mgr, err := startManager(ctx, managerConfig{
 		rest:         cp.config,
-		scheme:       scheme,
 		storeURL:     s.endpoints.StoreURL,
 		storeToken:   s.endpoints.StoreToken,
 		instanceID:   cfg.InstanceID,
