@@ -62,6 +62,10 @@ test: manifests generate fmt vet envtest-assets postgres ## Run all tests: unit,
 bench: postgres ## Run the benchmarks and write docs/benchmarks.md.
 	hack/bench.sh docs/benchmarks.md
 
+.PHONY: bench-e2e
+bench-e2e: build envtest-assets ## Run the end-to-end scale benchmark (envtest, manager, store) and update its region of docs/benchmarks.md; BENCH_E2E_FLAGS adds flags.
+	go run ./hack/bench-e2e -out docs/benchmarks.md $(BENCH_E2E_FLAGS)
+
 .PHONY: verify
 verify: manifests generate docs ## Fail if generated files (CRDs, RBAC, deepcopy, CRD reference) or go.mod drifted.
 	go mod tidy
