@@ -21,7 +21,15 @@ const (
 	EventUserRemoved    = "UserRemoved"
 	EventRecordDeleted  = "RecordDeleted"
 	EventStalled        = "Stalled"
+	// EventSubjectsUpdated is recorded on a RoleBinding of more than
+	// perUserEventSubjects subjects when its spec changed: one event for the access
+	// change of all of them.
+	EventSubjectsUpdated = "SubjectsUpdated"
 )
+
+// perUserEventSubjects is the most subjects a RoleBinding may have for its changes to
+// be announced on each user; a larger binding announces them once, itself.
+const perUserEventSubjects = 10
 
 // Event actions (the events.k8s.io "action" field: what the operator did).
 const (

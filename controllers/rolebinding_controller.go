@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -83,6 +84,11 @@ func (r *RoleBindingReconciler) reconcileResolution(ctx context.Context, b *iamv
 	if reason, msg := v.Problem(); reason != "" {
 		return stalled(reason, msg)
 	}
+	if n := len(b.Spec.Subjects); n > perUserEventSubjects && b.Status.ObservedGeneration != b.Generation {
+		// Its users' access changes are announced here, once (see announce).
+		r.normalEvent(b, EventSubjectsUpdated, actionReconcile, "roles %s apply to %s; their access in the Studio follows",
+			rolesText(b.Spec.Roles), plural(n, "subject"))
+	}
 	return ready(iamv1.ReasonSucceeded, fmt.Sprintf("the roles apply to %s", plural(len(v.Subjects), "subject")))
 }
 
@@ -152,4 +158,16 @@ func bindingRequests(bs []iamv1.RoleBinding) []reconcile.Request {
 		set.addObjects(&bs[i])
 	}
 	return set.requests()
+}
+
+// rolesText is "Analyst, Planner", or "none (a block)" for an empty list.
+func rolesText(roles []iamv1.Role) string {
+	if len(roles) == 0 {
+		return "none (a block)"
+	}
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
+	}
+	return strings.Join(names, ", ")
 }

@@ -11,7 +11,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -57,6 +56,9 @@ type userRun struct {
 	// events.
 	access  planner.AccessChange
 	invited *iamv1.InvitationStatus
+	// announcedByBinding is set when the change was caused by a RoleBinding with
+	// many subjects, which announces it itself (one event instead of one per user).
+	announcedByBinding bool
 }
 
 // userStep is one named step of the StudioUser reconcile; proceed lets the next run.
@@ -111,8 +113,14 @@ func runSteps(ctx context.Context, run *userRun, steps ...userStep) outcome {
 
 // announce records what this reconcile changed as events, at most one of each kind:
 // an invitation sent (with the access it came with, so a new user costs one event),
-// else access granted; and access revoked.
+// else access granted; and access revoked. A change caused by a RoleBinding of more
+// than perUserEventSubjects subjects is announced once, on the binding
+// (EventSubjectsUpdated), not on each of its users: an edit of a binding naming 1,000
+// users is not 1,000 events. Status and the store's audit still record it per user.
 func (r *StudioUserReconciler) announce(run *userRun) {
+	if run.announcedByBinding {
+		run.access = planner.AccessChange{}
+	}
 	granted := strings.Join(run.access.Granted, "; ")
 	switch {
 	case run.invited != nil:
@@ -150,13 +158,13 @@ func (r *StudioUserReconciler) setup(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("studiouser").
 		For(&iamv1.StudioUser{}, builder.WithPredicates(specOrLifecycle)).
-		Watches(&iamv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(r.usersOfBinding),
+		Watches(&iamv1.RoleBinding{}, enqueueSettled(r.usersOfBinding),
 			builder.WithPredicates(specOrLifecycle)).
-		Watches(&iamv1.Environment{}, handler.EnqueueRequestsFromMapFunc(r.usersOfEnvironment),
+		Watches(&iamv1.Environment{}, enqueueSettled(r.usersOfEnvironment),
 			builder.WithPredicates(specOrReadiness)).
-		Watches(&iamv1.Agency{}, handler.EnqueueRequestsFromMapFunc(r.usersOfAgency),
+		Watches(&iamv1.Agency{}, enqueueSettled(r.usersOfAgency),
 			builder.WithPredicates(specOrReadiness)).
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.usersOfNamespace),
+		Watches(&corev1.Namespace{}, enqueueSettled(r.usersOfNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		WithOptions(r.controllerOptions(r.opts.workersFor(kindStudioUser))).
 		Complete(r)

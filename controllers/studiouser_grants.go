@@ -40,7 +40,11 @@ func (r *StudioUserReconciler) reconcilePlan(ctx context.Context, run *userRun) 
 	plan := planner.PlanUser(run.u, bindings, l.s)
 	run.unrecorded = planner.UnrecordedScopes(plan, l.s)
 	run.plan = planner.WithoutScopes(plan, run.unrecorded)
-	run.grantsCaller = r.grantsCaller(run.u, bindings)
+	var cause provenance.Candidate
+	run.grantsCaller, cause = r.grantsCaller(run.u, bindings)
+	if b, ok := cause.Obj.(*iamv1.RoleBinding); ok && len(b.Spec.Subjects) > perUserEventSubjects {
+		run.announcedByBinding = true
+	}
 	return proceed
 }
 
@@ -48,14 +52,14 @@ func (r *StudioUserReconciler) reconcilePlan(ctx context.Context, run *userRun) 
 // RoleBinding naming it changed after it did — then that binding's, so the store's
 // grant.added / grant.removed entries name the binding (and the GitOps app or person
 // behind it) whose edit caused them.
-func (r *StudioUserReconciler) grantsCaller(u *iamv1.StudioUser, bindings []iamv1.RoleBinding) store.Caller {
+func (r *StudioUserReconciler) grantsCaller(u *iamv1.StudioUser, bindings []iamv1.RoleBinding) (store.Caller, provenance.Candidate) {
 	candidates := make([]provenance.Candidate, 0, len(bindings)+1)
 	candidates = append(candidates, provenance.Candidate{Kind: kindStudioUser, Obj: u})
 	for i := range bindings {
 		candidates = append(candidates, provenance.Candidate{Kind: kindRoleBinding, Obj: &bindings[i]})
 	}
 	c := provenance.LastChanged(FieldManager, candidates...)
-	return provenance.Caller(c.Kind, c.Obj, r.opts.InstanceID, FieldManager)
+	return provenance.Caller(c.Kind, c.Obj, r.opts.InstanceID, FieldManager), c
 }
 
 // reconcileGrants replaces the user's grant set in the store (PutGrants) unless the

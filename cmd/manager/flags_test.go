@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/studio-operator/studio-operator/controllers"
 	"github.com/studio-operator/studio-operator/internal/operator"
 )
 
@@ -93,9 +94,9 @@ func TestParseFlagsClientLimits(t *testing.T) {
 		want    limits
 		wantErr string
 	}{
-		"defaults":              {want: limits{operator.DefaultKubeAPIQPS, operator.DefaultKubeAPIBurst, 16}},
+		"defaults":              {want: limits{operator.DefaultKubeAPIQPS, operator.DefaultKubeAPIBurst, controllers.DefaultMaxConcurrentReconciles}},
 		"set":                   {args: []string{"--kube-api-qps=50", "--kube-api-burst=100", "--max-concurrent-reconciles=3"}, want: limits{50, 100, 3}},
-		"client-side limit off": {args: []string{"--kube-api-qps=-1", "--kube-api-burst=0"}, want: limits{-1, 0, 16}},
+		"client-side limit off": {args: []string{"--kube-api-qps=-1", "--kube-api-burst=0"}, want: limits{-1, 0, controllers.DefaultMaxConcurrentReconciles}},
 		"zero qps":              {args: []string{"--kube-api-qps=0"}, wantErr: "--kube-api-qps must be positive"},
 		"no burst":              {args: []string{"--kube-api-burst=0"}, wantErr: "--kube-api-burst must be at least 1"},
 		"no workers":            {args: []string{"--max-concurrent-reconciles=0"}, wantErr: "--max-concurrent-reconciles must be at least 1"},

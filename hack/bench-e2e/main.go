@@ -37,6 +37,7 @@ func main() {
 	fs.StringVar(&cfg.WorkDir, "work-dir", "", "directory for logs, databases and mails (default: a new temporary directory, kept)")
 	fs.StringVar(&cfg.Out, "out", cfg.Out, "Markdown file whose bench-e2e region is replaced; empty writes none")
 	fs.StringVar(&cfg.JSONOut, "json", "", "results as JSON (default: <work-dir>.json)")
+	notes := fs.String("notes", "docs/bench-e2e-notes.md", "Markdown analysis carried into the report after the table; missing is fine")
 	_ = fs.Parse(os.Args[1:])
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "bench-e2e: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
@@ -48,6 +49,12 @@ func main() {
 		os.Exit(2)
 	}
 	cfg.ManagerArgs = strings.Fields(*managerArgs)
+	if b, err := os.ReadFile(*notes); err == nil {
+		cfg.Notes = string(b)
+	} else if !os.IsNotExist(err) {
+		fmt.Fprintf(os.Stderr, "bench-e2e: -notes: %v\n", err)
+		os.Exit(2)
+	}
 	cfg.Command = commandLine(os.Args)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

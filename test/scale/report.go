@@ -158,6 +158,9 @@ func RenderRegion(r *Results) string {
 		p("%s", renderListing(r.Listing, r.ListingError))
 		p("\n")
 	}
+	if notes := strings.TrimSpace(r.Notes); notes != "" {
+		p("### What bounds it\n\n%s\n\n", notes)
+	}
 	p("### Raw numbers\n\n")
 	for _, s := range r.Sizes {
 		p("%s", renderRaw(s))

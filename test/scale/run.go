@@ -45,6 +45,10 @@ type Config struct {
 	JSONOut string
 	// Command is the command line as the report shows it.
 	Command string
+	// Notes is hand-written analysis (Markdown) the report region carries after the
+	// table: what bounds each figure, kept in the repository (docs/bench-e2e-notes.md)
+	// so that it is reviewed with the code and re-rendered with every run.
+	Notes string
 	// Stdout receives progress and the table; nil means os.Stdout.
 	Stdout io.Writer
 }
@@ -114,6 +118,7 @@ type Results struct {
 	WorkDir      string         `json:"workDir"`
 	Sizes        []SizeResult   `json:"sizes"`
 	Listing      *ListingResult `json:"listing,omitempty"`
+	Notes        string         `json:"-"`
 	ListingError string         `json:"listingError,omitempty"`
 }
 
@@ -219,7 +224,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 
 	res := &Results{
 		Date: time.Now().UTC(), Command: cfg.Command, GoVersion: goVersion(), CPU: cpuModel(), Cores: runtime.NumCPU(),
-		LoadBefore: loadAvg(), ResyncPeriod: cfg.ResyncPeriod.String(), ManagerArgs: cfg.ManagerArgs, WorkDir: workDir,
+		LoadBefore: loadAvg(), ResyncPeriod: cfg.ResyncPeriod.String(), ManagerArgs: cfg.ManagerArgs, WorkDir: workDir, Notes: cfg.Notes,
 	}
 	var errs []error
 	for _, users := range cfg.Sizes {

@@ -1,0 +1,61 @@
+package controllers_test
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	"github.com/studio-operator/studio-operator/controllers"
+	"github.com/studio-operator/studio-operator/internal/cascade"
+)
+
+var _ = Describe("Events", func() {
+	It("announce a large binding's change once, on the binding, and a small one on each user", func() {
+		home := newNamespace(nil)
+		acme := newAgency(home)
+		prod := newEnvironment(home, acme.Name)
+		var many []*iamv1.StudioUser
+		for range 12 {
+			many = append(many, newUser())
+		}
+		big := newBinding(home, onAgency(acme), names(many...), iamv1.RoleAnalyst)
+		solo := newUser()
+		small := newBinding(home, onEnvironment(prod), names(solo), iamv1.RoleOperator)
+		for _, u := range append(many, solo) {
+			Eventually(storeRows(u.Name)).ShouldNot(BeEmpty())
+			Eventually(eventsFor(u)).Should(ContainElement(controllers.EventInvitationSent))
+		}
+		Eventually(eventsFor(big)).Should(ContainElement(controllers.EventSubjectsUpdated))
+
+		By("an edit of the large binding: one event on it, none per user, the store has it all")
+		Expect(k8s.Patch(ctx(), big, client.RawPatch("application/merge-patch+json",
+			[]byte(`{"spec":{"roles":["Analyst","Planner"]}}`)))).To(Succeed())
+		for _, u := range many {
+			Eventually(storeRows(u.Name)).Should(ConsistOf(storeRow(prod, cascade.SourceAgency, cascade.Analyst, cascade.Planner)))
+		}
+		Eventually(func() (int, error) {
+			got, err := eventsFor(big)()
+			return countOf(got, controllers.EventSubjectsUpdated), err
+		}).Should(Equal(2))
+		for _, u := range many {
+			Consistently(eventsFor(u), "1s").ShouldNot(ContainElement(controllers.EventAccessGranted))
+		}
+
+		By("an edit of a one-subject binding is announced on its user")
+		Expect(k8s.Patch(ctx(), small, client.RawPatch("application/merge-patch+json",
+			[]byte(`{"spec":{"roles":["Operator","Analyst"]}}`)))).To(Succeed())
+		Eventually(eventsFor(solo)).Should(ContainElement(controllers.EventAccessGranted))
+		Expect(eventsFor(small)()).NotTo(ContainElement(controllers.EventSubjectsUpdated))
+	})
+})
+
+func countOf(list []string, s string) int {
+	n := 0
+	for _, x := range list {
+		if x == s {
+			n++
+		}
+	}
+	return n
+}
