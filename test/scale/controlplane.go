@@ -14,13 +14,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/config/crd"
+	"github.com/studio-operator/studio-operator/internal/operator"
 )
 
 // Control-plane timeouts: generous, because the machine is small and shared; a stop
@@ -33,17 +32,8 @@ const (
 // AssetsEnv names the variable pointing at kube-apiserver and etcd, as for envtest.
 const AssetsEnv = "KUBEBUILDER_ASSETS"
 
-// newScheme knows the built-in kinds and the Studio API.
-func newScheme() (*runtime.Scheme, error) {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		return nil, err
-	}
-	if err := iamv1.AddToScheme(s); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
+// newScheme is the operator's scheme: the built-in kinds and the Studio API.
+func newScheme() (*runtime.Scheme, error) { return operator.NewScheme() }
 
 // ResolveAssets returns KUBEBUILDER_ASSETS when set, else the directory `make
 // envtest-assets` fills, bin/k8s/<version>-<os>-<arch>, in the repository around the

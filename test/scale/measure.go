@@ -401,9 +401,9 @@ type logSummary struct {
 	Messages map[string]int `json:"messages,omitempty"` // "level: msg [error]"
 }
 
-// summarizeLog reads path (controller-runtime's zap JSON lines; anything else
-// counts as level "other").
-func summarizeLog(path string) (logSummary, error) {
+// summarizeLog counts the lines of the log at path by level, and the warnings and
+// errors by message; parse gives a line's level and message ("" level: "other").
+func summarizeLog(path string, parse func(line string) (level, msg string)) (logSummary, error) {
 	s := logSummary{ByLevel: map[string]int{}, Messages: map[string]int{}}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -414,25 +414,47 @@ func summarizeLog(path string) (logSummary, error) {
 			continue
 		}
 		s.Lines++
-		var e struct {
-			Level string `json:"level"`
-			Msg   string `json:"msg"`
-			Error string `json:"error"`
+		level, msg := parse(line)
+		if level == "" {
+			level = "other"
 		}
-		if json.Unmarshal([]byte(line), &e) != nil || e.Level == "" {
-			s.ByLevel["other"]++
-			continue
-		}
-		s.ByLevel[e.Level]++
-		if e.Level == "error" || e.Level == "warn" || e.Level == "dpanic" || e.Level == "panic" {
-			key := e.Level + ": " + e.Msg
-			if e.Error != "" {
-				key += " [" + truncate(stripNames(e.Error), 160) + "]"
-			}
-			s.Messages[key]++
+		s.ByLevel[level]++
+		switch level {
+		case "error", "warn", "dpanic", "panic":
+			s.Messages[level+": "+truncate(stripNames(msg), 200)]++
 		}
 	}
 	return s, nil
+}
+
+// managerLogLine parses controller-runtime's zap JSON lines.
+func managerLogLine(line string) (level, msg string) {
+	var e struct {
+		Level string `json:"level"`
+		Msg   string `json:"msg"`
+		Error string `json:"error"`
+	}
+	if json.Unmarshal([]byte(line), &e) != nil {
+		return "", ""
+	}
+	if e.Error != "" {
+		e.Msg += " [" + e.Error + "]"
+	}
+	return e.Level, e.Msg
+}
+
+// storeLogLine parses the store's slog text lines (level=… msg=…).
+func storeLogLine(line string) (level, msg string) {
+	_, rest, ok := strings.Cut(line, "level=")
+	if !ok {
+		return "", ""
+	}
+	level = strings.ToLower(strings.Fields(rest + " ")[0])
+	msg = line
+	if _, m, ok := strings.Cut(line, "msg="); ok {
+		msg = m
+	}
+	return level, msg
 }
 
 // stripNames turns object names that vary per line (u-00042, env-017, ab-003) into a

@@ -435,7 +435,7 @@ func runManager(ctx context.Context, cfg Config, users int, dir string, sr *Size
 	}
 	defer func() {
 		err = errors.Join(err, st.stop())
-		if s, lerr := summarizeStoreLog(st.logPath); lerr == nil {
+		if s, lerr := summarizeLog(st.logPath, storeLogLine); lerr == nil {
 			sr.StoreLog = &s
 		}
 	}()
@@ -445,7 +445,7 @@ func runManager(ctx context.Context, cfg Config, users int, dir string, sr *Size
 	}
 	defer func() {
 		err = errors.Join(err, mgr.stop())
-		if s, lerr := summarizeLog(mgr.logPath); lerr == nil {
+		if s, lerr := summarizeLog(mgr.logPath, managerLogLine); lerr == nil {
 			sr.ManagerLog = &s
 		}
 	}()
@@ -564,32 +564,4 @@ func measureIdle(ctx context.Context, cfg Config, cp *controlPlane, st *storePro
 		APIWritesBy:      d.APIWritesBy,
 		AuditEntries:     entries,
 	}, nil
-}
-
-// summarizeStoreLog counts the store's text log lines by slog level.
-func summarizeStoreLog(path string) (logSummary, error) {
-	s := logSummary{ByLevel: map[string]int{}, Messages: map[string]int{}}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return s, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		s.Lines++
-		level := "other"
-		if _, rest, ok := strings.Cut(line, "level="); ok {
-			level = strings.ToLower(strings.Fields(rest + " ")[0])
-		}
-		s.ByLevel[level]++
-		if level == "error" || level == "warn" {
-			msg := line
-			if _, rest, ok := strings.Cut(line, "msg="); ok {
-				msg = rest
-			}
-			s.Messages[level+": "+truncate(stripNames(msg), 160)]++
-		}
-	}
-	return s, nil
 }

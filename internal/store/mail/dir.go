@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -25,10 +26,21 @@ const (
 // written atomically (temporary file, fsync, rename), so a reader never sees half a
 // mail; id comes from the Message-ID, so delivering the same message again after a
 // crash writes no second file.
+//
+// Which ids the directory holds is kept in memory and read again from the directory
+// only when its modification time says someone else added or removed a file, so a
+// delivery costs a stat, not a listing of every mail delivered before (which made
+// delivering n mails cost n² directory reads).
 type DirSender struct {
 	dir string
 	// Clock stamps file names; time.Now if nil.
 	Clock func() time.Time
+
+	mu sync.Mutex
+	// ids are the ids of the .eml files in dir as of dirTime, dir's modification
+	// time when they were read or when this sender last wrote there.
+	ids     map[string]bool
+	dirTime time.Time
 }
 
 // NewDirSender creates dir (mode 0700) if needed and returns a sender writing to it.
@@ -49,15 +61,49 @@ func (d *DirSender) Send(ctx context.Context, _, _ string, msg []byte) error {
 		return err
 	}
 	id := fileID(msg)
-	existing, err := filepath.Glob(filepath.Join(d.dir, "*-"+id+".eml"))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delivered, err := d.holds(id)
 	if err != nil {
 		return fmt.Errorf("mail dir: %w", err)
 	}
-	if len(existing) > 0 {
+	if delivered {
 		return nil // delivered before a crash kept the outbox from hearing of it
 	}
 	name := d.now().UTC().Format("20060102T150405.000000000Z") + "-" + id + ".eml"
-	return writeFileAtomic(d.dir, name, msg)
+	if err := writeFileAtomic(d.dir, name, msg); err != nil {
+		return err
+	}
+	d.ids[id] = true
+	if fi, err := os.Stat(d.dir); err == nil {
+		d.dirTime = fi.ModTime()
+	}
+	return nil
+}
+
+// holds reports whether dir has a mail with id; called with mu held. It reads the
+// directory again when it changed since the sender last looked or wrote.
+func (d *DirSender) holds(id string) (bool, error) {
+	fi, err := os.Stat(d.dir)
+	if err != nil {
+		return false, err
+	}
+	if d.ids == nil || !fi.ModTime().Equal(d.dirTime) {
+		entries, err := os.ReadDir(d.dir)
+		if err != nil {
+			return false, err
+		}
+		ids := make(map[string]bool, len(entries))
+		for _, e := range entries {
+			if name, ok := strings.CutSuffix(e.Name(), ".eml"); ok {
+				if _, fid, ok := strings.Cut(name, "-"); ok {
+					ids[fid] = true
+				}
+			}
+		}
+		d.ids, d.dirTime = ids, fi.ModTime()
+	}
+	return d.ids[id], nil
 }
 
 func (d *DirSender) now() time.Time {

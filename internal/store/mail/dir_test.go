@@ -3,6 +3,7 @@ package mail_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -118,5 +119,48 @@ func TestDirSenderFailsWhenTheDirIsGone(t *testing.T) {
 	}
 	if got := mailpkg.Classify(err); got != mailpkg.ClassTemporary {
 		t.Errorf("Classify = %q, want temporary (a person can fix the disk)", got)
+	}
+}
+
+// Two senders on one directory (two store processes, or one restarted) still write a
+// message once: what the other wrote is seen although each keeps its own index.
+func TestDirSenderSeesWhatAnotherWrote(t *testing.T) {
+	dir := t.TempDir()
+	a, err := mailpkg.NewDirSender(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := mailpkg.NewDirSender(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := func(id string) []byte { return []byte("Message-ID: <" + id + "@studio>\r\n\r\nx\r\n") }
+	for i := range 50 {
+		if err := a.Send(t.Context(), "", "alice@example.com", msg(fmt.Sprintf("m%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// b read the directory before a's last writes? It must look again.
+	if err := b.Send(t.Context(), "", "alice@example.com", msg("m49")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Send(t.Context(), "", "alice@example.com", msg("b1")); err != nil {
+		t.Fatal(err)
+	}
+	// and a, after b wrote, must not take its index for the truth.
+	if err := a.Send(t.Context(), "", "alice@example.com", msg("b1")); err != nil {
+		t.Fatal(err)
+	}
+	for _, again := range []string{"m0", "m25", "b1"} {
+		if err := a.Send(t.Context(), "", "alice@example.com", msg(again)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 51 {
+		t.Errorf("%d files for 51 distinct messages", len(entries))
 	}
 }
