@@ -1,6 +1,8 @@
 package controllers_test
 
 import (
+	"maps"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,12 +31,23 @@ var _ = Describe("Events", func() {
 		Eventually(eventsFor(big)).Should(ContainElement(controllers.EventSubjectsUpdated))
 
 		By("an edit of the large binding: one event on it, none per user, the store has it all")
-		granted := map[string]int{} // AccessGranted events so far (a create in the same second as its binding may have one)
-		for _, u := range many {
-			got, err := eventsFor(u)()
-			Expect(err).NotTo(HaveOccurred())
-			granted[u.Name] = countOf(got, controllers.EventAccessGranted)
-		}
+		// AccessGranted events so far: a user created in the same second as the
+		// binding may have one (times have a resolution of seconds). Events are sent
+		// asynchronously, so wait until the counts stand still.
+		var granted map[string]int
+		Eventually(func() (bool, error) {
+			now := map[string]int{}
+			for _, u := range many {
+				got, err := eventsFor(u)()
+				if err != nil {
+					return false, err
+				}
+				now[u.Name] = countOf(got, controllers.EventAccessGranted)
+			}
+			same := granted != nil && maps.Equal(now, granted)
+			granted = now
+			return same, nil
+		}, "20s", "1s").Should(BeTrue())
 		Expect(k8s.Patch(ctx(), big, client.RawPatch("application/merge-patch+json",
 			[]byte(`{"spec":{"roles":["Analyst","Planner"]}}`)))).To(Succeed())
 		for _, u := range many {
