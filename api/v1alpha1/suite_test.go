@@ -18,7 +18,7 @@ import (
 	"github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
-// These tests prove that the CRDs in config/crd/bases do what DESIGN §2 promises, on a
+// These tests prove that the CRDs in config/crd/bases do what docs/crd-reference.md promises, on a
 // real kube-apiserver: realistic manifests are accepted, bad ones are refused at
 // admission with a message naming the field, and kubectl shows the kinds as platform
 // engineers expect.

@@ -1,5 +1,5 @@
 // Command manager is the studio-operator: it reconciles Agencies, Environments,
-// StudioUsers and RoleBindings into the Studio user store (DESIGN §5).
+// StudioUsers and RoleBindings into the Studio user store (docs/architecture.md).
 //
 //	manager --store-url http://studio-store:8080 --store-token-file /etc/studio/token \
 //	  --instance-id prod --namespace studio-system --leader-elect

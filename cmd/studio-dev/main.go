@@ -1,4 +1,4 @@
-// Command studio-dev runs the local sandbox of the studio-operator (DESIGN §6):
+// Command studio-dev runs the local sandbox of the studio-operator (README.md, "A five-minute tour"):
 //
 //	studio-dev up --dir DIR [--store-listen 127.0.0.1:PORT]
 //

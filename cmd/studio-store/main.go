@@ -1,4 +1,4 @@
-// Command studio-store is the Studio user store server (DESIGN §4); see
+// Command studio-store is the Studio user store server (docs/operations.md); see
 // `studio-store serve --help`.
 package main
 

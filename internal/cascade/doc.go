@@ -2,7 +2,7 @@
 // capabilities, the user has in each environment, given the role grants that apply at
 // agency and environment scope.
 //
-// The rules (DESIGN §3), for user u and environment e of agency a:
+// The rules (also in docs/architecture.md), for user u and environment e of agency a:
 //
 //  1. If u has at least one grant at environment scope on e (even one with no roles),
 //     the effective roles are the union of those grants' roles; source Environment.

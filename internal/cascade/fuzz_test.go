@@ -128,7 +128,7 @@ func checkDeterministic(t *testing.T, in fuzzInput, got []cascade.Access, data [
 	}
 }
 
-// checkInvariants checks DESIGN §3 on the result against the input.
+// checkInvariants checks the cascade rules (doc.go) on the result against the input.
 func checkInvariants(t *testing.T, in fuzzInput, got []cascade.Access) {
 	t.Helper()
 	if (in.user.Suspended || in.user.Removed) && len(got) != 0 {
@@ -226,7 +226,7 @@ func checkEntry(t *testing.T, in fuzzInput, a cascade.Access) {
 	}
 }
 
-// expectedRoles is the reference reading of DESIGN §3 rules 1–3 for one environment:
+// expectedRoles is the reference reading of the cascade rules 1–3 for one environment:
 // the grants of the winning scope and the sorted roles that apply.
 func expectedRoles(in fuzzInput, e cascade.Environment) ([]cascade.Grant, []cascade.Role) {
 	var env, agency []cascade.Grant

@@ -53,7 +53,7 @@ var AllCapabilities = sortedCapabilities([]Capability{
 	UsersManage, EnvironmentsManage,
 })
 
-// roleCapabilities is the table of DESIGN §1.
+// roleCapabilities is the role table of docs/architecture.md ("Roles and the cascade").
 var roleCapabilities = map[Role][]Capability{
 	Agent:               {InboxReply, Notify},
 	Operator:            {InboxReply, InboxStart, InboxHistory, CRMRead, CRMWrite, Notify},
@@ -94,7 +94,7 @@ func (r Role) AgentRole() bool { return r == Agent || r == Operator }
 
 // CapabilitiesOf returns the capabilities of role r, sorted; nil for unknown roles.
 func CapabilitiesOf(r Role) []Capability {
-	// The table is written in the order of DESIGN §1; callers (printers, diffs) rely on
+	// The table is written in the order of that table; callers (printers, diffs) rely on
 	// the documented sorted order.
 	return sortedCapabilities(roleCapabilities[r])
 }

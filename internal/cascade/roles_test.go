@@ -11,7 +11,7 @@ import (
 	"github.com/studio-operator/studio-operator/internal/cascade"
 )
 
-// TestCapabilitiesOf spells out the DESIGN §1 table, one case per role, sorted.
+// TestCapabilitiesOf spells out the role table of docs/architecture.md, one case per role, sorted.
 func TestCapabilitiesOf(t *testing.T) {
 	cases := map[cascade.Role]struct {
 		want []cascade.Capability

@@ -9,7 +9,7 @@ import (
 	"github.com/go-logr/logr"
 )
 
-// Defaults of the sandbox (DESIGN §6).
+// Defaults of the sandbox.
 const (
 	DefaultStoreListen   = "127.0.0.1:0"
 	DefaultInstanceID    = "studio-dev"

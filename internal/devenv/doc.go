@@ -1,4 +1,4 @@
-// Package devenv is the one-process local sandbox behind `studio-dev up` (DESIGN §6):
+// Package devenv is the one-process local sandbox behind `studio-dev up`:
 // a real control plane (envtest: etcd and kube-apiserver) with the CRDs installed, the
 // Studio user store on SQLite with its mail worker writing .eml files, and the operator's
 // manager, all wired together and torn down in reverse order on shutdown.

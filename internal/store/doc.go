@@ -1,5 +1,5 @@
 // Package store is the domain of the Studio user store, the system of record the
-// operator reconciles into (DESIGN §4): its records, the Service interface that every
+// operator reconciles into: its records, the Service interface that every
 // backend implements, and typed errors.
 //
 // Subpackages:

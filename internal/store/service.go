@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// API is the Studio user store as its bearer-token clients see it (DESIGN §4). The
+// API is the Studio user store as its bearer-token clients see it. The
 // SQL backend implements it, and so does the HTTP client, so everything written
 // against API works in-process and over the wire alike.
 //

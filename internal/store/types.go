@@ -230,7 +230,7 @@ type InvitationView struct {
 	ExpiresAt   time.Time       `json:"expiresAt"`
 }
 
-// Audit actions (DESIGN §4).
+// Audit actions: one entry per change.
 const (
 	ActionAgencyUpserted      = "agency.upserted"
 	ActionAgencyDeleted       = "agency.deleted"

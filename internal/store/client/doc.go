@@ -1,5 +1,5 @@
 // Package client is the typed Go client of the Studio user store's HTTP API
-// (DESIGN §4, internal/store/httpapi/openapi.yaml). *Client implements store.API, so
+// (internal/store/httpapi/openapi.yaml). *Client implements store.API, so
 // the operator, the tools and the tests use the store the same way in-process and
 // over the wire.
 //

@@ -1,4 +1,4 @@
-// Package httpapi serves the Studio user store over HTTP (DESIGN §4): the JSON API
+// Package httpapi serves the Studio user store over HTTP: the JSON API
 // under /api/v1, the invitation link pages under /invite/, the OpenAPI document at
 // /openapi.yaml, and the open operational endpoints /healthz, /readyz and /metrics.
 //

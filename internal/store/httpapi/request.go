@@ -13,7 +13,7 @@ import (
 	"github.com/studio-operator/studio-operator/internal/store"
 )
 
-// Request headers (DESIGN §4).
+// Request headers.
 const (
 	HeaderManager        = "X-Studio-Manager"
 	HeaderOnBehalfOf     = "X-Studio-On-Behalf-Of"

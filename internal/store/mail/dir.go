@@ -22,7 +22,7 @@ const (
 )
 
 // DirSender "delivers" mail by writing each message to <dir>/<timestamp>-<id>.eml,
-// the embedded default when no SMTP server is configured (DESIGN §4). Files are
+// the embedded default when no SMTP server is configured. Files are
 // written atomically (temporary file, fsync, rename), so a reader never sees half a
 // mail; id comes from the Message-ID, so delivering the same message again after a
 // crash writes no second file.

@@ -2,7 +2,9 @@ package sqlstore
 
 import "github.com/studio-operator/studio-operator/internal/store"
 
-// ownership is what a write does to a record's managedBy (DESIGN §4).
+// ownership is what a write does to a record's managedBy: a write without a manager
+// is a person in the Studio and keeps it, another manager's write is refused, and a
+// record without a manager is adopted by the first manager that writes it.
 type ownership struct {
 	// managedBy is the record's manager after the write.
 	managedBy string

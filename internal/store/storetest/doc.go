@@ -1,5 +1,5 @@
 // Package storetest is the behavioural test suite of the Studio user store: every rule
-// of DESIGN §4 and internal/store's contract, written against store.API only, so the
+// of the HTTP API (internal/store/httpapi/openapi.yaml) and internal/store's contract, written against store.API only, so the
 // same suite runs on the SQL backend directly (SQLite and PostgreSQL) and through the
 // HTTP server and Go client.
 //
