@@ -341,6 +341,15 @@ func TestRefusesBadConfiguration(t *testing.T) {
 			args: []string{"serve", "--log-level", "loud"}, env: []string{auth.AdminTokenEnv + "=x"},
 			wantErr: "--log-level must be",
 		},
+		"postgres without a link key file": {
+			args: []string{"serve", "--db", "postgres://studio:hunter2@127.0.0.1:1/studio"}, env: []string{auth.AdminTokenEnv + "=x"},
+			wantErr: "--link-key-file (or $STUDIO_STORE_LINK_KEY_FILE) is required with PostgreSQL",
+		},
+		"link key file from the environment": {
+			args:    []string{"serve", "--db", "postgres://studio:hunter2@127.0.0.1:1/studio"},
+			env:     []string{auth.AdminTokenEnv + "=x", "STUDIO_STORE_LINK_KEY_FILE=" + filepath.Join(dir, "no-such-key")},
+			wantErr: "--link-key-file: open",
+		},
 		"unknown flag": {
 			args:    []string{"serve", "--colour"},
 			wantErr: "unknown flag",

@@ -59,12 +59,19 @@ Bearer tokens come from --tokens-file (lines "<role> <subject> sha256:<hex>", ro
 admin or reader) and from $STUDIO_STORE_ADMIN_TOKEN (an admin token, subject "admin").
 The store refuses to start without any token.
 
+Invitation links are derived from a key that is never kept in the database: on SQLite
+a file beside it (<database>.link-key, mode 0600) unless --link-key-file names one; on
+PostgreSQL --link-key-file is required, one file (e.g. from a Secret) for every replica.
+
 SIGINT or SIGTERM stop it gracefully: no new requests, requests under way finish, the
 mail under way is delivered, the database is closed.`,
 		Example: serveExamples,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.AdminToken = os.Getenv(auth.AdminTokenEnv)
+			if cfg.LinkKeyFile == "" {
+				cfg.LinkKeyFile = os.Getenv(LinkKeyFileEnv)
+			}
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
@@ -86,7 +93,8 @@ mail under way is delivered, the database is closed.`,
 	f.StringVar(&cfg.MailFrom, "mail-from", cfg.MailFrom, "From of invitation mails")
 	f.StringVar(&cfg.MailDir, "mail-dir", cfg.MailDir, "directory for .eml files when --smtp-url is not set")
 	f.DurationVar(&cfg.InvitationTTL, "invitation-ttl", cfg.InvitationTTL, "how long an invitation link works")
-	f.StringVar(&cfg.LinkKeyFile, "link-key-file", "", "file with the key that derives invitation tokens (default: a key generated once and kept in the database)")
+	f.StringVar(&cfg.LinkKeyFile, "link-key-file", "", "file with the key that derives invitation tokens: \"hex:<hex>\" or text of at least 16 bytes; required with PostgreSQL "+
+		"(one Secret for every replica); default $"+LinkKeyFileEnv+", else for SQLite a key generated once into <database>.link-key (mode 0600)")
 	f.DurationVar(&cfg.MailPollInterval, "mail-poll-interval", cfg.MailPollInterval, "longest wait between two passes over the mail outbox")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a graceful shutdown may take")
 	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json")

@@ -31,8 +31,9 @@ type Config struct {
 	MailDir string
 	// InvitationTTL is how long an invitation link works.
 	InvitationTTL time.Duration
-	// LinkKeyFile holds the key that derives invitation tokens; "" keeps a generated
-	// key in the database.
+	// LinkKeyFile holds the key that derives invitation tokens (from
+	// $STUDIO_STORE_LINK_KEY_FILE when the flag is not given). "" keeps a generated key
+	// in a file beside a SQLite database; PostgreSQL requires it.
 	LinkKeyFile string
 	// MailPollInterval is the longest the mail worker waits between outbox passes.
 	MailPollInterval time.Duration
@@ -86,7 +87,15 @@ var (
 	errShutdown     = errors.New("--shutdown-timeout must be positive")
 	errLogFormat    = errors.New("--log-format must be text or json")
 	errLogLevel     = errors.New("--log-level must be debug, info, warn or error")
+	// errLinkKeyRequired is checked at start: a configuration without it is valid
+	// for SQLite.
+	errLinkKeyRequired = errors.New("--link-key-file (or $" + LinkKeyFileEnv + ") is required with PostgreSQL: " +
+		"every replica must derive invitation links from the same key, so mount one file, e.g. from a Secret, in all of them")
 )
+
+// LinkKeyFileEnv names the variable that sets --link-key-file when the flag is not
+// given.
+const LinkKeyFileEnv = "STUDIO_STORE_LINK_KEY_FILE"
 
 // Validate checks the configuration without touching the network or the disk, and
 // reports every problem at once.

@@ -1,14 +1,12 @@
 package storeserver
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -29,8 +27,6 @@ const (
 	readTimeout       = 30 * time.Second
 	writeTimeout      = 60 * time.Second
 	idleTimeout       = 2 * time.Minute
-	// minLinkKeyBytes is the least key material accepted in --link-key-file.
-	minLinkKeyBytes = 16
 )
 
 // Server is a running store: HTTP API, mail worker and database.
@@ -59,7 +55,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	linkKey, err := loadLinkKey(cfg.LinkKeyFile)
+	linkKey, err := loadLinkKey(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -209,20 +205,21 @@ func loadTokens(cfg Config) (*auth.Tokens, error) {
 	return tokens, nil
 }
 
-// loadLinkKey reads --link-key-file: its bytes, trailing whitespace trimmed.
-func loadLinkKey(path string) ([]byte, error) {
-	if path == "" {
+// loadLinkKey reads --link-key-file. Without it SQLite keeps its key in a file beside
+// the database; PostgreSQL has no such place that every replica shares, so there the
+// flag is required.
+func loadLinkKey(cfg Config) ([]byte, error) {
+	if cfg.LinkKeyFile == "" {
+		if dbKind(cfg.DB) != "sqlite" {
+			return nil, errLinkKeyRequired
+		}
 		return nil, nil
 	}
-	b, err := os.ReadFile(path)
+	key, err := sqlstore.ReadLinkKeyFile(cfg.LinkKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("--link-key-file: %w", err)
 	}
-	b = bytes.TrimSpace(b)
-	if len(b) < minLinkKeyBytes {
-		return nil, fmt.Errorf("--link-key-file: the key must have at least %d bytes", minLinkKeyBytes)
-	}
-	return b, nil
+	return key, nil
 }
 
 // dbKind and mailKind describe the configuration for the startup log line without

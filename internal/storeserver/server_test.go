@@ -157,11 +157,16 @@ func TestStartRefusals(t *testing.T) {
 			wantErr: "no bearer token",
 		},
 		"short link key": {
-			mut: func(c *Config) {
-				c.LinkKeyFile = filepath.Join(t.TempDir(), "key")
-				_ = os.WriteFile(c.LinkKeyFile, []byte("short\n"), 0o600)
-			},
+			mut:     withLinkKey(t, "short\n"),
 			wantErr: "--link-key-file: the key must have at least 16 bytes",
+		},
+		"postgres without a link key file": {
+			mut:     func(c *Config) { c.DB = "postgres://studio:hunter2@127.0.0.1:1/studio" },
+			wantErr: "--link-key-file (or $STUDIO_STORE_LINK_KEY_FILE) is required with PostgreSQL",
+		},
+		"link key file not in hex": {
+			mut:     withLinkKey(t, "hex:not-hexadecimal-at-all\n"),
+			wantErr: "--link-key-file: the key after \"hex:\" is not hexadecimal",
 		},
 		"listen address in use": {
 			mut: func(c *Config) {
@@ -192,6 +197,16 @@ func TestStartRefusals(t *testing.T) {
 				t.Errorf("Start error %q, want it to contain %q (and no password)", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// withLinkKey sets --link-key-file to a new file with content.
+func withLinkKey(t *testing.T, content string) func(*Config) {
+	return func(c *Config) {
+		c.LinkKeyFile = filepath.Join(t.TempDir(), "key")
+		if err := os.WriteFile(c.LinkKeyFile, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -20,5 +20,7 @@
 //
 // Times are stored as Unix microseconds in both dialects so that they compare and hash
 // identically. Secrets never reach the database in clear: invitation tokens are
-// derived from the invitation ID with an HMAC key and only their SHA-256 is stored.
+// derived from the invitation ID with an HMAC key and only their SHA-256 is stored;
+// the key itself lives outside the database (linkkey.go), and SQLite's files are
+// private to the store's user (sqlite_files.go).
 package sqlstore

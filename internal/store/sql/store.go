@@ -2,15 +2,11 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
-	"path/filepath"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -29,9 +25,11 @@ type Options struct {
 	Clock func() time.Time
 	// Logger receives operational messages; it never gets tokens, links or emails.
 	Logger *slog.Logger
-	// LinkKey is the HMAC key that derives invitation tokens from invitation IDs. If
-	// nil, a random key is generated once and persisted in the database, so links stay
-	// valid across restarts and replicas.
+	// LinkKey is the HMAC key that derives invitation tokens from invitation IDs; it
+	// is never stored in the database. If nil, SQLite keeps a random key in a file
+	// beside the database (<path>.link-key, mode 0600), so links stay valid across
+	// restarts; PostgreSQL needs it set, so that every replica derives the same links
+	// (without it, a random key serves this process only: for tests).
 	LinkKey []byte
 }
 
@@ -42,10 +40,8 @@ const DefaultInvitationTTL = 168 * time.Hour
 // Pool sizes. SQLite has exactly one writer connection: writes queue in the process
 // instead of contending for the file lock.
 const (
-	sqliteReaders  = 4
-	postgresConns  = 16
-	linkKeySetting = "link_key"
-	linkKeyBytes   = 32
+	sqliteReaders = 4
+	postgresConns = 16
 )
 
 // committers is how many transactions write at once. SQLite has one writer. On
@@ -129,12 +125,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.reader.SetMaxIdleConns(sqliteReaders)
 		s.writeStmts, s.readStmts = newStmtCache(s.writer), newStmtCache(s.reader)
 	}
-	s.linkKey = opts.LinkKey
-	if len(s.linkKey) == 0 {
-		if s.linkKey, err = s.loadLinkKey(ctx); err != nil {
-			_ = s.Close()
+	if s.linkKey, err = s.resolveLinkKey(ctx, target, opts.LinkKey); err != nil {
+		_ = s.Close()
+		if classify(err) == classUnavailable {
 			return nil, mapError(err)
 		}
+		return nil, err
 	}
 	s.committer = newCommitter(s, committers[s.d.name])
 	s.log.Info("store opened", "dialect", s.d.name)
@@ -144,10 +140,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 func (s *Store) connect(ctx context.Context, target dsnTarget) error {
 	switch target.dialect {
 	case sqliteDialect:
-		if dir := filepath.Dir(target.path); dir != "" {
-			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return fmt.Errorf("create directory of the sqlite database: %w", err)
-			}
+		if err := prepareSQLiteFiles(target.path, s.log); err != nil {
+			return err
 		}
 		db, err := sql.Open(s.d.driver, sqliteDriverDSN(target.path, true))
 		if err != nil {
@@ -202,24 +196,6 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // now is the store's clock, in UTC, at the precision the database keeps.
 func (s *Store) now() time.Time { return s.clock().UTC().Truncate(time.Microsecond) }
-
-// loadLinkKey returns the persisted link key, creating it on first use. Concurrent
-// first opens agree on one key: the first insert wins and everyone reads it back.
-func (s *Store) loadLinkKey(ctx context.Context) ([]byte, error) {
-	fresh := make([]byte, linkKeyBytes)
-	if _, err := rand.Read(fresh); err != nil {
-		return nil, err
-	}
-	if _, err := s.writer.ExecContext(ctx, s.d.q("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"),
-		linkKeySetting, hex.EncodeToString(fresh)); err != nil {
-		return nil, err
-	}
-	var stored string
-	if err := s.writer.QueryRowContext(ctx, s.d.q("SELECT value FROM settings WHERE name = ?"), linkKeySetting).Scan(&stored); err != nil {
-		return nil, err
-	}
-	return hex.DecodeString(stored)
-}
 
 // mailDomain is the right-hand side of Message-IDs: the public host, so they are
 // globally unique and say where the mail comes from.
