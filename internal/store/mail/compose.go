@@ -9,7 +9,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
-	"net/mail"
 	"net/textproto"
 	"strings"
 	"time"
@@ -37,20 +36,23 @@ var (
 	errBadOutput    = errors.New("compose: composed message breaks RFC 5322 line rules")
 )
 
-// Compose turns an outbox message into an RFC 5322 message: From, To, Subject (RFC
-// 2047 encoded when not ASCII), Date (now), the message's stable Message-ID,
+// Compose turns an outbox message into an RFC 5322 message: From and To with their
+// domains in ASCII (IDNA) and display names RFC 2047 encoded when not ASCII, Subject
+// (RFC 2047 encoded when not ASCII), Date (now), the message's stable Message-ID,
 // MIME-Version, and a multipart/alternative body with the text part first and the
 // HTML part last (the one clients prefer), both quoted-printable. Without HTML the body
-// is a single text/plain part. Lines end in CRLF and stay within 998 characters.
+// is a single text/plain part. Lines end in CRLF and stay within 998 characters. The
+// message is 7-bit ASCII unless an address's local part is not ASCII: that one stays
+// UTF-8 (NFC) as RFC 6532 allows, and is delivered only over SMTPUTF8.
 //
 // Compose is pure and deterministic: the MIME boundary is derived from the content, so
 // the same message composed twice is the same bytes.
 func Compose(from string, m store.OutboxMessage, now time.Time) ([]byte, error) {
-	fromAddr, err := mail.ParseAddress(from)
+	fromAddr, err := parseAddress(from)
 	if err != nil {
 		return nil, ErrBadFrom
 	}
-	toAddr, err := mail.ParseAddress(m.To)
+	toAddr, err := parseAddress(m.To)
 	if err != nil {
 		return nil, ErrBadTo
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/mail"
+
+	"github.com/studio-operator/studio-operator/internal/store"
 )
 
 // Sender delivers one composed message (RFC 5322 bytes, CRLF) to one recipient.
@@ -38,11 +40,30 @@ func NewSender(smtpURL, mailFrom, mailDir string) (Sender, error) {
 }
 
 // envelopeAddress is the bare address of a From header value such as
-// "Studio <noreply@studio.example>", for MAIL FROM.
+// "Studio <noreply@studio.example>", for MAIL FROM, in its delivery form (see
+// parseAddress).
 func envelopeAddress(from string) (string, error) {
-	a, err := mail.ParseAddress(from)
+	a, err := parseAddress(from)
 	if err != nil {
 		return "", errBadMailFrom
 	}
 	return a.Address, nil
+}
+
+// parseAddress parses an address with or without a display name and puts the
+// address in the form it travels in, in the envelope and in headers alike: the domain
+// in ASCII (IDNA A-labels) and the local part in NFC. The address is then ASCII
+// unless its local part is not, which only SMTPUTF8 (RFC 6531) and UTF-8 headers
+// (RFC 6532) can carry.
+func parseAddress(s string) (*mail.Address, error) {
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return nil, err
+	}
+	e, err := store.ParseAddress(a.Address)
+	if err != nil {
+		return nil, err
+	}
+	a.Address = e.String()
+	return a, nil
 }

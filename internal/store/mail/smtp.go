@@ -24,6 +24,7 @@ var (
 	errAuthWithoutTLS = errors.New("smtp: refusing to send credentials without TLS to a host that is not loopback; " +
 		"use smtps:// or a server that offers STARTTLS")
 	errNoAuthPlain = errors.New("smtp: server does not offer AUTH PLAIN")
+	errNoSMTPUTF8  = errors.New("smtp: the address has a local part that is not ASCII and the server does not offer SMTPUTF8")
 )
 
 // SMTPSender delivers messages to one SMTP server, one connection per message.
@@ -86,6 +87,11 @@ func (s *SMTPSender) Send(ctx context.Context, from, to string, msg []byte) erro
 		}
 		if err := c.Auth(sasl.NewPlainClient("", s.cfg.username, s.cfg.password)); err != nil {
 			return fmt.Errorf("smtp auth: %w", err)
+		}
+	}
+	if !isASCII(from) || !isASCII(to) {
+		if ok, _ := c.Extension("SMTPUTF8"); !ok {
+			return withClass(ClassPermanent, errNoSMTPUTF8)
 		}
 	}
 	if err := c.SendMail(from, []string{to}, bytes.NewReader(msg)); err != nil {
@@ -230,4 +236,13 @@ func (s *SMTPSender) localName() string {
 		return s.LocalName
 	}
 	return "localhost"
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -36,6 +36,8 @@ type smtpServerOptions struct {
 	user, pass string
 	// insecureAuth lets the server offer AUTH without TLS (loopback submission).
 	insecureAuth bool
+	// smtpUTF8 makes the server offer SMTPUTF8 (RFC 6531).
+	smtpUTF8 bool
 	// addr listens on a given address (to bring a "down" server up); 127.0.0.1:0 if empty.
 	addr string
 	// dataReplies are returned, in order, by the first DATA commands; nil entries
@@ -92,6 +94,7 @@ func startSMTPServer(t *testing.T, o smtpServerOptions) *testSMTPServer {
 	srv.Domain = "localhost"
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	srv.AllowInsecureAuth = o.insecureAuth
+	srv.EnableSMTPUTF8 = o.smtpUTF8
 	srv.ErrorLog = log.New(io.Discard, "", 0)
 	if o.tls != tlsNone {
 		cert, pool := selfSignedCert(t)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/mail"
 	"slices"
 	"sync"
 	"time"
@@ -293,7 +292,7 @@ func (w *Worker) send(ctx context.Context, m store.OutboxMessage) error {
 	if err != nil {
 		return withClass(ClassInvalid, err)
 	}
-	to, err := mail.ParseAddress(m.To)
+	to, err := parseAddress(m.To)
 	if err != nil {
 		return withClass(ClassInvalid, ErrBadTo)
 	}

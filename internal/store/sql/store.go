@@ -125,6 +125,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.reader.SetMaxIdleConns(sqliteReaders)
 		s.writeStmts, s.readStmts = newStmtCache(s.writer), newStmtCache(s.reader)
 	}
+	if err := s.renormalizeEmails(ctx); err != nil {
+		_ = s.Close()
+		return nil, mapError(err)
+	}
 	if s.linkKey, err = s.resolveLinkKey(ctx, target, opts.LinkKey); err != nil {
 		_ = s.Close()
 		if classify(err) == classUnavailable {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
-	"strings"
 
 	"github.com/studio-operator/studio-operator/internal/cascade"
 	"github.com/studio-operator/studio-operator/internal/store"
@@ -104,9 +103,10 @@ func (t *writeTx) emailFree(ctx context.Context, email, key string) error {
 	return store.Errorf(store.CodeEmailInUse, "email", msgEmailInUse)
 }
 
-// normEmail is the form email uniqueness compares: addresses differing only in case
-// reach the same person.
-func normEmail(email string) string { return strings.ToLower(email) }
+// normEmail is the form email uniqueness compares (store.EmailIdentity): addresses
+// that differ only in case, Unicode normalisation form or the encoding of the domain
+// (Unicode or Punycode) reach the same person.
+func normEmail(email string) string { return store.EmailIdentity(email) }
 
 // changedFields lists the profile fields that differ, in a fixed order.
 func changedFields(cur, spec store.UserSpec) []string {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"net/mail"
 	"regexp"
 	"slices"
 	"strings"
@@ -17,7 +16,6 @@ import (
 // Limits of the request fields, as the CRDs enforce them.
 const (
 	maxKeyLength         = 253
-	maxEmailLength       = 254
 	maxDisplayNameLength = 256
 	maxIdempotencyKey    = 255
 )
@@ -27,7 +25,7 @@ const (
 	msgKeyEmpty        = "must not be empty"
 	msgKeyTooLong      = "must be at most 253 characters"
 	msgKeyChars        = "must not contain '/', spaces or control characters"
-	msgEmail           = "must be a plain email address such as name@example.com"
+	msgEmail           = "must be a plain email address with a domain name, such as name@example.com"
 	msgDisplayName     = "must be at most 256 characters"
 	msgLocale          = "must be a BCP 47 tag such as en, nl or en-GB"
 	msgUserType        = "must be User or Agent"
@@ -59,17 +57,10 @@ func validateDisplayName(name string) error {
 	return nil
 }
 
-// validEmail accepts a bare address (no display name, no angle brackets).
+// validEmail accepts a bare address with a dotted domain (store.ParseEmail).
 func validEmail(email string) bool {
-	if email == "" || len(email) > maxEmailLength || strings.ContainsFunc(email, unicode.IsSpace) {
-		return false
-	}
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Name != "" || a.Address != email {
-		return false
-	}
-	at := strings.LastIndexByte(email, '@')
-	return at > 0 && at < len(email)-1
+	_, err := store.ParseEmail(email)
+	return err == nil
 }
 
 // normalizeUserSpec validates a user body and fills the default type.

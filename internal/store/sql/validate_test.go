@@ -23,6 +23,10 @@ func TestValidEmail(t *testing.T) {
 		"alice @example.com":         false,
 		"alice@example.com\n":        false,
 		strings.Repeat("a", 250) + "@example.com": false,
+		"a@b":                           false,
+		"alice@localhost":               false,
+		"jos\u00e9@b\u00fccher.example": true,
+		"bob@xn--bcher-kva.example":     true,
 	} {
 		if got := validEmail(email); got != want {
 			t.Errorf("validEmail(%q) = %v, want %v", email, got, want)
