@@ -69,6 +69,25 @@ var _ = Describe("Events", func() {
 			[]byte(`{"spec":{"roles":["Operator","Analyst"]}}`)))).To(Succeed())
 		Eventually(eventsFor(solo)).Should(ContainElement(controllers.EventAccessGranted))
 		Expect(eventsFor(small)()).NotTo(ContainElement(controllers.EventSubjectsUpdated))
+
+		By("two quick edits of the large binding: the store ends at the last one, for the subjects it still names")
+		Expect(k8s.Patch(ctx(), big, client.RawPatch("application/merge-patch+json",
+			[]byte(`{"spec":{"roles":["Planner"]}}`)))).To(Succeed())
+		Expect(fetch(big)).To(Succeed())
+		dropped := many[0]
+		big.Spec.Subjects = big.Spec.Subjects[1:]
+		big.Spec.Roles = []iamv1.Role{iamv1.RoleOperator}
+		Expect(k8s.Update(ctx(), big)).To(Succeed())
+		for _, u := range many[1:] {
+			Eventually(storeRows(u.Name)).Should(ConsistOf(storeRow(prod, cascade.SourceAgency, cascade.Operator)))
+		}
+		Eventually(storeRows(dropped.Name)).Should(BeEmpty(), "the subject the binding no longer names")
+
+		By("deleting the large binding revokes its roles from every subject")
+		Expect(k8s.Delete(ctx(), big)).To(Succeed())
+		for _, u := range many[1:] {
+			Eventually(storeRows(u.Name)).Should(BeEmpty())
+		}
 	})
 })
 

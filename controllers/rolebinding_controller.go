@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -21,10 +24,16 @@ import (
 const kindRoleBinding = "RoleBinding"
 
 // RoleBindingReconciler resolves a RoleBinding's scope and subjects and reports, per
-// subject, whether its roles apply. It writes nothing to the store: the StudioUser
-// reconciler turns every valid binding into grants, with the same planner functions.
+// subject, whether its roles apply. The StudioUser reconciler turns every valid
+// binding into grants, with the same planner functions; only when a binding of more
+// than perUserEventSubjects subjects changes or goes does this reconciler write its
+// subjects' new grant sets first, all at once (grantWriter.fanOut), so the store
+// follows the edit without waiting for every user's reconcile.
 type RoleBindingReconciler struct {
 	reconciler
+	grants *grantWriter
+	// large remembers the subjects of the large bindings, for their deletion.
+	large bindingSubjects
 }
 
 // +kubebuilder:rbac:groups=iam.studio-operator.io,resources=rolebindings,verbs=get;list;watch;update;patch
@@ -35,6 +44,9 @@ type RoleBindingReconciler struct {
 func (r *RoleBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	b := &iamv1.RoleBinding{}
 	if err := r.Get(ctx, req.NamespacedName, b); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.fanOut(ctx, r.large.take(req.NamespacedName))
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	old := b.Status.DeepCopy()
@@ -80,16 +92,65 @@ func (r *RoleBindingReconciler) reconcileResolution(ctx context.Context, b *iamv
 			b.Status.Environment = planner.EnvironmentRef(v.Scope.Environment)
 		}
 	}
+	before := subjectNames(b.Status.Subjects)
 	b.Status.Subjects = v.Subjects
+	large := len(b.Spec.Subjects) > perUserEventSubjects
+	if large {
+		r.large.remember(client.ObjectKeyFromObject(b), specSubjectNames(b))
+	} else {
+		r.large.take(client.ObjectKeyFromObject(b))
+	}
+	if large && b.Status.ObservedGeneration != b.Generation {
+		// The subjects it names now and those it named before.
+		r.fanOut(ctx, append(specSubjectNames(b), before...))
+	}
 	if reason, msg := v.Problem(); reason != "" {
 		return stalled(reason, msg)
 	}
-	if n := len(b.Spec.Subjects); n > perUserEventSubjects && b.Status.ObservedGeneration != b.Generation {
-		// Its users' access changes are announced here, once (see announce).
+	if n := len(b.Spec.Subjects); large && !reconciledBefore(b, b.Status.Conditions) {
+		// Its users' access changes are announced here, once per generation that
+		// applies (see announce): also when an earlier look at this generation
+		// stalled, e.g. on subjects not created yet.
 		r.normalEvent(b, EventSubjectsUpdated, actionReconcile, "roles %s apply to %s; their access in the Studio follows",
 			rolesText(b.Spec.Roles), plural(n, "subject"))
 	}
 	return ready(iamv1.ReasonSucceeded, fmt.Sprintf("the roles apply to %s", plural(len(v.Subjects), "subject")))
+}
+
+// fanOut writes the grant sets of users now (grantWriter.fanOut); their reconciles,
+// queued by the same change, find the store as planned.
+func (r *RoleBindingReconciler) fanOut(ctx context.Context, users []string) {
+	if len(users) == 0 {
+		return
+	}
+	slices.Sort(users)
+	users = slices.Compact(users)
+	get := func(ctx context.Context, name string) (*iamv1.StudioUser, error) {
+		u := &iamv1.StudioUser{}
+		return u, r.Get(ctx, client.ObjectKey{Name: name}, u)
+	}
+	plan := func(ctx context.Context, u *iamv1.StudioUser) (userGrantPlan, error) {
+		up, err := r.planUser(ctx, u)
+		return userGrantPlan{grants: up.plan.Grants, caller: up.caller}, err
+	}
+	n := r.grants.fanOut(ctx, users, get, plan)
+	ctrllog.FromContext(ctx).V(1).Info("fan-out", "subjects", len(users), "grantSetsWritten", n)
+}
+
+func specSubjectNames(b *iamv1.RoleBinding) []string {
+	names := make([]string, len(b.Spec.Subjects))
+	for i, s := range b.Spec.Subjects {
+		names[i] = s.Name
+	}
+	return names
+}
+
+func subjectNames(ss []iamv1.SubjectStatus) []string {
+	names := make([]string, len(ss))
+	for i, s := range ss {
+		names[i] = s.Name
+	}
+	return names
 }
 
 // reconcileDelete lets a deleted binding go. Its grants need no work of its own: every

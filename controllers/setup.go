@@ -121,18 +121,24 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}
 	metrics.SetUserStates(userStates(mgr.GetCache()))
 	directory := newStoreDirectory(opts.Store, opts.ResyncPeriod)
+	grants := &grantWriter{store: opts.Store, applied: newAppliedState(), listing: directory.grants, parallel: fanOutParallel}
 	return errors.Join(
 		(&AgencyReconciler{reconciler: base}).setup(mgr),
 		(&EnvironmentReconciler{reconciler: base, environments: directory.environments}).setup(mgr),
-		(&RoleBindingReconciler{reconciler: base}).setup(mgr),
+		(&RoleBindingReconciler{reconciler: base, grants: grants}).setup(mgr),
 		(&StudioUserReconciler{
 			reconciler:  base,
-			applied:     newAppliedState(),
+			grants:      grants,
 			directory:   directory,
 			invitations: newInvitationMemory(),
 		}).setup(mgr),
 	)
 }
+
+// fanOutParallel is how many grant-set writes a large RoleBinding's fan-out has in
+// flight at once: enough to keep the store busy, few enough to leave it room for the
+// reconciles running meanwhile.
+const fanOutParallel = 8
 
 // workersFor is the number of parallel reconciles of a kind: MaxConcurrentReconciles
 // for StudioUsers, which carry the work; half as many for RoleBindings (a status

@@ -27,9 +27,10 @@ const kindStudioUser = "StudioUser"
 // removal. Every write is preceded by a read, so an unchanged user causes no write.
 type StudioUserReconciler struct {
 	reconciler
-	// applied remembers the grant set last seen in the store per user, to tell drift
-	// (the store changed) from a new desire (the bindings changed).
-	applied *appliedState
+	// grants writes grant sets, here and for large RoleBindings (fan-out); its
+	// memory of the sets last seen in the store tells drift (the store changed) from a
+	// new desire (the bindings changed).
+	grants *grantWriter
 	// directory lists the store's users and grant sets once per resync period, so
 	// resyncs of users that are as wanted need no request each.
 	directory *storeDirectory
@@ -76,7 +77,7 @@ func (r *StudioUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if err := r.Get(ctx, req.NamespacedName, u); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.directory.forgetUser(req.Name)
-			r.applied.forget(req.Name)
+			r.grants.applied.forget(req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -85,6 +86,12 @@ func (r *StudioUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, u, func(b client.Object) { b.(*iamv1.StudioUser).Status = *old }))
 		res, retErr = quietConflict(res, retErr)
 	}()
+
+	// Planning and writing the grants happen under the user's lock (grantWriter); the
+	// status is written after it is released.
+	lock := r.grants.locks.of(u.Name)
+	lock.Lock()
+	defer lock.Unlock()
 
 	run := &userRun{u: u, key: u.Name, caller: provenance.Caller(kindStudioUser, u, r.opts.InstanceID, FieldManager)}
 	var out outcome
@@ -141,7 +148,7 @@ func (r *StudioUserReconciler) announce(run *userRun) {
 // forget drops what this process remembers of a user whose object goes.
 func (r *StudioUserReconciler) forget(u *iamv1.StudioUser) {
 	r.directory.forgetUser(u.Name)
-	r.applied.forget(u.Name)
+	r.grants.applied.forget(u.Name)
 	r.invitations.forget(u.UID)
 }
 

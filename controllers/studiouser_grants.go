@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
-	"github.com/studio-operator/studio-operator/internal/operator/metrics"
 	"github.com/studio-operator/studio-operator/internal/operator/planner"
 	"github.com/studio-operator/studio-operator/internal/operator/provenance"
 	"github.com/studio-operator/studio-operator/internal/store"
@@ -20,12 +19,36 @@ import (
 // yet are left out of the plan and remembered in run.unrecorded (the user waits for
 // them; the object becoming Ready re-queues it). It writes nothing.
 func (r *StudioUserReconciler) reconcilePlan(ctx context.Context, run *userRun) outcome {
-	bindings, err := r.rel.bindingsNaming(ctx, run.u.Name)
+	up, err := r.planUser(ctx, run.u)
 	if err != nil {
 		return kubeFailed(err)
 	}
+	run.plan, run.unrecorded, run.grantsCaller = up.plan, up.unrecorded, up.caller
+	if b, ok := up.cause.Obj.(*iamv1.RoleBinding); ok && len(b.Spec.Subjects) > perUserEventSubjects {
+		run.announcedByBinding = true
+	}
+	return proceed
+}
+
+// userPlan is planUser's result.
+type userPlan struct {
+	plan       planner.UserPlan
+	unrecorded []store.Scope
+	// caller attributes a grant-set write to cause, the object edited last: the user
+	// or one of the RoleBindings naming it.
+	caller store.Caller
+	cause  provenance.Candidate
+}
+
+// planUser plans u's grants and access from the cache: the RoleBindings naming it
+// and what they refer to, less the scopes the store has not recorded yet.
+func (r *reconciler) planUser(ctx context.Context, u *iamv1.StudioUser) (userPlan, error) {
+	bindings, err := r.rel.bindingsNaming(ctx, u.Name)
+	if err != nil {
+		return userPlan{}, err
+	}
 	l := newSnapshotLoader(r.Client)
-	l.s.Users[run.u.Name] = run.u
+	l.s.Users[u.Name] = u
 	for i := range bindings {
 		b := &bindings[i]
 		if env := b.Spec.Scope.Environment; env != "" {
@@ -34,25 +57,21 @@ func (r *StudioUserReconciler) reconcilePlan(ctx context.Context, run *userRun) 
 			err = l.agencyWithEnvironments(ctx, b.Spec.Scope.Agency)
 		}
 		if err != nil {
-			return kubeFailed(err)
+			return userPlan{}, err
 		}
 	}
-	plan := planner.PlanUser(run.u, bindings, l.s)
-	run.unrecorded = planner.UnrecordedScopes(plan, l.s)
-	run.plan = planner.WithoutScopes(plan, run.unrecorded)
-	var cause provenance.Candidate
-	run.grantsCaller, cause = r.grantsCaller(run.u, bindings)
-	if b, ok := cause.Obj.(*iamv1.RoleBinding); ok && len(b.Spec.Subjects) > perUserEventSubjects {
-		run.announcedByBinding = true
-	}
-	return proceed
+	plan := planner.PlanUser(u, bindings, l.s)
+	up := userPlan{unrecorded: planner.UnrecordedScopes(plan, l.s)}
+	up.plan = planner.WithoutScopes(plan, up.unrecorded)
+	up.caller, up.cause = r.grantsCaller(u, bindings)
+	return up, nil
 }
 
 // grantsCaller is the audit context of a grant-set write: the user's own, unless a
 // RoleBinding naming it changed after it did — then that binding's, so the store's
 // grant.added / grant.removed entries name the binding (and the GitOps app or person
 // behind it) whose edit caused them.
-func (r *StudioUserReconciler) grantsCaller(u *iamv1.StudioUser, bindings []iamv1.RoleBinding) (store.Caller, provenance.Candidate) {
+func (r *reconciler) grantsCaller(u *iamv1.StudioUser, bindings []iamv1.RoleBinding) (store.Caller, provenance.Candidate) {
 	candidates := make([]provenance.Candidate, 0, len(bindings)+1)
 	candidates = append(candidates, provenance.Candidate{Kind: kindStudioUser, Obj: u})
 	for i := range bindings {
@@ -62,41 +81,23 @@ func (r *StudioUserReconciler) grantsCaller(u *iamv1.StudioUser, bindings []iamv
 	return provenance.Caller(c.Kind, c.Obj, r.opts.InstanceID, FieldManager), c
 }
 
-// reconcileGrants replaces the user's grant set in the store (PutGrants) unless the
-// recent listing shows it as planned. A scope the store does not know yet (an
-// Environment or Agency whose record is still being written) does not hold up the
-// others: its grant is left out, the rest applied, and the user waits for the record.
-// Leaving a grant out never widens access: without the record, nothing in the store
-// can ripple down to it. On success status.access and status.environments show the
-// effective access, and run.access says what changed for the events.
+// reconcileGrants makes the store hold the user's grant set (grantWriter.write). A
+// scope the store does not know yet (an Environment or Agency whose record is still
+// being written) does not hold up the others: its grant is left out, the rest
+// applied, and the user waits for the record. Leaving a grant out never widens
+// access: without the record, nothing in the store can ripple down to it. On success
+// status.access and status.environments show the effective access, and run.access
+// says what changed for the events.
 func (r *StudioUserReconciler) reconcileGrants(ctx context.Context, run *userRun) outcome {
-	want := run.plan.Grants
-	access := run.plan.Access
-	skipped := run.unrecorded
-	if listed, ok := r.directory.grants.lookup(ctx, run.key); !ok || !planner.GrantsEqual(listed, want) {
-		drift := r.applied.is(run.key, want)
-		written, left, changed, err := r.putGrants(ctx, run, want)
-		if err != nil {
-			return fromStoreError(err, iamv1.ReasonEnvironmentNotReady)
-		}
-		if changed {
-			before := listed
-			if !ok {
-				before = r.applied.get(run.key)
-			}
-			added, removed := planner.CountGrantChanges(before, written)
-			metrics.GrantsChanged.WithLabelValues("added").Add(float64(added))
-			metrics.GrantsChanged.WithLabelValues("removed").Add(float64(removed))
-			if drift {
-				r.noteDrift(run.u, kindStudioUser)
-			}
-		}
-		want = written
-		access = planner.AccessWithout(access, left)
-		skipped = append(skipped, left...)
+	w, err := r.grants.write(ctx, run.grantsCaller, run.key, run.plan.Grants)
+	if err != nil {
+		return fromStoreError(err, iamv1.ReasonEnvironmentNotReady)
 	}
-	r.applied.set(run.key, want)
-	r.directory.grants.note(run.key, want)
+	if w.drift {
+		r.noteDrift(run.u, kindStudioUser)
+	}
+	access := planner.AccessWithout(run.plan.Access, w.left)
+	skipped := append(slices.Clone(run.unrecorded), w.left...)
 
 	st := &run.u.Status
 	run.access = planner.DiffAccess(st.Access, access)
@@ -106,23 +107,6 @@ func (r *StudioUserReconciler) reconcileGrants(ctx context.Context, run *userRun
 		return waitingForScope(skipped[0])
 	}
 	return proceed
-}
-
-// putGrants writes grants, leaving out, one by one, each grant whose scope the store
-// reports as unknown (CodeUnknownReference naming "grants[i]..."): the cluster said
-// the record exists, but the store disagrees. It returns what was written, the scopes
-// left out and whether the store changed; any other error ends it.
-func (r *StudioUserReconciler) putGrants(ctx context.Context, run *userRun, grants []store.Grant) ([]store.Grant, []store.Scope, bool, error) {
-	var skipped []store.Scope
-	for {
-		set, err := r.store.PutGrants(ctx, run.grantsCaller, run.key, grants)
-		i, unknown := unknownGrant(err, len(grants))
-		if !unknown {
-			return grants, skipped, set.Changed, err
-		}
-		skipped = append(skipped, grants[i].Scope)
-		grants = slices.Delete(slices.Clone(grants), i, i+1)
-	}
 }
 
 // unknownGrant returns the index of the grant an unknown-reference error names
@@ -176,6 +160,14 @@ func (a *appliedState) get(key string) []store.Grant {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.grants[key]
+}
+
+// known reports whether anything was applied for key by this process.
+func (a *appliedState) known(key string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.grants[key]
+	return ok
 }
 
 func (a *appliedState) set(key string, grants []store.Grant) {

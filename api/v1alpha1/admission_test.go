@@ -298,6 +298,20 @@ metadata: {name: moving, namespace: team-a}
 spec: {agencyRef: {name: acme}}`, func(u *unstructured.Unstructured) {
 			Expect(unstructured.SetNestedField(u.Object, "globex", "spec", "agencyRef", "name")).To(Succeed())
 		}, "spec.agencyRef", "agencyRef is immutable"),
+		Entry("resend lowered (a revert of a bump)", `
+apiVersion: iam.studio-operator.io/v1alpha1
+kind: StudioUser
+metadata: {name: resend-lowered}
+spec: {email: lowered@example.com, invitation: {resend: 3}}`, func(u *unstructured.Unstructured) {
+			Expect(unstructured.SetNestedField(u.Object, int64(1), "spec", "invitation", "resend")).To(Succeed())
+		}, "spec.invitation.resend", "invitation.resend can only increase"),
+		Entry("resend removed", `
+apiVersion: iam.studio-operator.io/v1alpha1
+kind: StudioUser
+metadata: {name: resend-removed}
+spec: {email: removed@example.com, invitation: {resend: 2}}`, func(u *unstructured.Unstructured) {
+			unstructured.RemoveNestedField(u.Object, "spec", "invitation")
+		}, "spec.invitation.resend", "invitation.resend can only increase"),
 		Entry("roles emptied at agency scope", `
 apiVersion: iam.studio-operator.io/v1alpha1
 kind: RoleBinding

@@ -25,13 +25,18 @@ type Invitation struct {
 
 	// resend: increase this number to send the invitation again (a new link; the old one
 	// stops working). The operator records the value it acted on in
-	// status.invitation.resendObserved.
+	// status.invitation.resendObserved. It can only increase: lowering it or removing
+	// it is refused.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	Resend int32 `json:"resend,omitempty"`
 }
 
 // StudioUserSpec is the desired state of a StudioUser.
+// spec.invitation.resend counts requests to send again, so it never goes down: a lower
+// value (a revert, or leaving the field out) would otherwise make every later bump
+// below the old value send nothing.
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.invitation) || !has(oldSelf.invitation.resend) || (has(self.invitation) && has(self.invitation.resend) && self.invitation.resend >= oldSelf.invitation.resend)",message="invitation.resend can only increase: it counts the requests to send the invitation again; to send again, set it above its current value",fieldPath=".invitation.resend"
 type StudioUserSpec struct {
 	// email identifies the person; invitations are sent to it. It is a bare address
 	// such as alice@example.com (no display name). It cannot be changed: a different

@@ -24,7 +24,8 @@ merge patch (field manager kubectl-studio). The operator sends a new invitation 
 however often it retries; the previous link stops working.
 
 If the StudioUser is managed with GitOps and its manifest sets spec.invitation.resend,
-bump it there instead, or the next sync sets it back.`,
+bump it there instead: resend can only increase, so a sync that would set it back is
+refused by the API server.`,
 		Example: `  # Ana lost her invitation email
   kubectl studio resend ana`,
 		Args: cobra.ExactArgs(1),

@@ -172,6 +172,8 @@ type counters struct {
 	APIWritesBy   map[string]float64 `json:"apiWritesBy,omitempty"`
 	ManagerREST   float64            `json:"managerRest"`
 	Reconciles    map[string]float64 `json:"reconciles,omitempty"`
+	// CPUSeconds is CPU time by process (cpuSeconds).
+	CPUSeconds map[string]float64 `json:"cpuSeconds,omitempty"`
 }
 
 // sub is c - base, dropping map entries that did not change.
@@ -183,6 +185,7 @@ func (c counters) sub(base counters) counters {
 		APIWritesBy:   subMap(c.APIWritesBy, base.APIWritesBy),
 		ManagerREST:   c.ManagerREST - base.ManagerREST,
 		Reconciles:    subMap(c.Reconciles, base.Reconciles),
+		CPUSeconds:    subMap(c.CPUSeconds, base.CPUSeconds),
 	}
 }
 

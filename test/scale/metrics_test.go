@@ -2,6 +2,7 @@ package scale
 
 import (
 	"math"
+	"os"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -141,5 +142,22 @@ func TestMedianMax(t *testing.T) {
 		if m, x := medianMax(tt.in); m != tt.median || x != tt.max {
 			t.Errorf("medianMax(%v) = %v, %v; want %v, %v", tt.in, m, x, tt.median, tt.max)
 		}
+	}
+}
+
+func TestParseProcStat(t *testing.T) {
+	st, err := parseProcStat("4242 (kube (api) server) S 17 4242 17 0 -1 4194560 2077 0 0 0 1234 56 0 0 20 0 12 0 100 0 0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.comm != "kube (api) server" || st.ppid != 17 || st.utime != 1234 || st.stime != 56 {
+		t.Fatalf("parsed %+v", st)
+	}
+	if _, err := parseProcStat("4242 kube S 17"); err == nil {
+		t.Fatal("a stat line without a command name was accepted")
+	}
+	self, err := procCPU(os.Getpid())
+	if err != nil || self < 0 {
+		t.Fatalf("own CPU time: %v, %v", self, err)
 	}
 }

@@ -163,7 +163,7 @@ func RenderRegion(r *Results) string {
 	}
 	p("### Raw numbers\n\n")
 	for _, s := range r.Sizes {
-		p("%s", renderRaw(s))
+		p("%s", renderRaw(s, r.Cores))
 	}
 	if l := r.Listing; l != nil {
 		p("- Store listing: creating %s users through the Go client (%d writers) took %.1f s; listing them took %.2f s in %d pages (%s listed).\n",
@@ -301,7 +301,7 @@ func renderListing(l *ListingResult, errText string) string {
 // renderRaw is the bullet list of one size: the numbers behind the table, so that a
 // reader sees where the time and the requests went (e.g. whether creating the
 // objects was what bounded the floor).
-func renderRaw(s SizeResult) string {
+func renderRaw(s SizeResult, cores int) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	c := s.Counts
@@ -321,6 +321,9 @@ func renderRaw(s SizeResult) string {
 			p("did not converge.\n")
 		}
 		p("    API server writes during it: %s (%s).\n", fmtCount(r.Cost.APIWrites), topN(r.Cost.APIWritesBy, 8))
+		if len(r.Cost.CPUSeconds) > 0 {
+			p("    CPU by process: %s.\n", cpuShares(r.Cost.CPUSeconds, r.ConvergeSeconds, cores))
+		}
 		if run.name == "manager" && r.Converged {
 			p("    Store requests: %s (%s).\n", fmtCount(r.Cost.StoreRequests), topN(r.Cost.StoreByRoute, 8))
 			p("    Manager API requests: %s; reconciles: %s.\n", fmtCount(r.Cost.ManagerREST), topN(r.Cost.Reconciles, 12))
@@ -452,6 +455,26 @@ func kindTimes(m map[string]float64) string {
 	}
 	if len(parts) == 0 {
 		return "-"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// cpuShares lists CPU seconds by process, largest first, and their total against
+// what the machine's cores offered during the wall-clock seconds.
+func cpuShares(cpu map[string]float64, wall float64, cores int) string {
+	names := make([]string, 0, len(cpu))
+	var total float64
+	for n, v := range cpu {
+		names = append(names, n)
+		total += v
+	}
+	sort.Slice(names, func(i, j int) bool { return cpu[names[i]] > cpu[names[j]] })
+	parts := make([]string, 0, len(names)+1)
+	for _, n := range names {
+		parts = append(parts, fmt.Sprintf("%s %.1f s", n, cpu[n]))
+	}
+	if offered := wall * float64(cores); offered > 0 {
+		parts = append(parts, fmt.Sprintf("total %.1f s of the %.1f s that %d cores offered (%.0f%%)", total, offered, cores, 100*total/offered))
 	}
 	return strings.Join(parts, ", ")
 }

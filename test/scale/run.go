@@ -394,6 +394,16 @@ func snapshot(ctx context.Context, cp *controlPlane, st *storeProc, mgr *manager
 		return err
 	}
 	c.fromAPIServer(api)
+	pids := map[string]int{}
+	if st != nil {
+		pids["store"] = st.pid()
+	}
+	if mgr != nil {
+		pids["manager"] = mgr.pid()
+	}
+	if c.CPUSeconds, err = cpuSeconds(pids); err != nil {
+		return err
+	}
 	if st != nil {
 		ss, err := scrapeHTTP(ctx, st.url+"/metrics")
 		if err != nil {
