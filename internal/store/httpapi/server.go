@@ -197,15 +197,29 @@ func (w *unmatchedWriter) Write(b []byte) (int, error) {
 func (s *Server) observe(ctx context.Context, method, pattern string, status int, d time.Duration) {
 	route := routeLabel(pattern)
 	s.metrics.observe(route, status, d)
-	level := slog.LevelInfo
-	if isProbe(pattern) {
-		level = slog.LevelDebug
-	}
-	s.log.LogAttrs(ctx, level, "request",
+	s.log.LogAttrs(ctx, requestLevel(method, pattern, status), "request",
 		slog.String("method", method),
 		slog.String("route", route),
 		slog.Int("status", status),
 		slog.Duration("duration", d))
+}
+
+// requestLevel is the level a request is logged at. Reads that succeed change
+// nothing and are the bulk of an idle operator's traffic (its resyncs list users and
+// grants), so they and the probes are debug; writes, and every request that failed,
+// are info, and server errors are warnings (probes, which report failure by
+// design, stay debug).
+func requestLevel(method, pattern string, status int) slog.Level {
+	switch {
+	case isProbe(pattern):
+		return slog.LevelDebug
+	case status >= http.StatusInternalServerError:
+		return slog.LevelWarn
+	case (method == http.MethodGet || method == http.MethodHead) && status < http.StatusBadRequest:
+		return slog.LevelDebug
+	default:
+		return slog.LevelInfo
+	}
 }
 
 func routeLabel(pattern string) string {
