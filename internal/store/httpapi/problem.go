@@ -16,6 +16,8 @@ const (
 	CodeTooLarge store.Code = "too-large"
 	// CodeMethodNotAllowed: the path exists but not with this method (405).
 	CodeMethodNotAllowed store.Code = "method-not-allowed"
+	// CodeUnsupportedMediaType: the request body is not application/json (415).
+	CodeUnsupportedMediaType store.Code = "unsupported-media-type"
 )
 
 // problemTypeBase prefixes the code to form the problem "type" URI (RFC 9457).
@@ -51,6 +53,7 @@ var titles = map[store.Code]string{
 	store.CodeInternal:         "Internal error",
 	CodeTooLarge:               "Request too large",
 	CodeMethodNotAllowed:       "Method not allowed",
+	CodeUnsupportedMediaType:   "Unsupported media type",
 }
 
 // Problem is the application/problem+json body of every error answer.
@@ -70,6 +73,8 @@ func statusOf(c store.Code) int {
 		return http.StatusRequestEntityTooLarge
 	case CodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
+	case CodeUnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
 	default:
 		return c.HTTPStatus()
 	}

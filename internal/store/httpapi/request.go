@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode"
@@ -55,19 +57,30 @@ const (
 // fieldBody names the request body as a whole in errors that have no better field.
 const fieldBody = "body"
 
-// decodeJSON reads exactly one JSON value into v, refusing unknown fields, values of
-// the wrong type and trailing data, each as CodeInvalid naming the field.
+// decodeJSON reads the request body, exactly one JSON object, into v (a pointer). It
+// refuses a body that is not application/json (CodeUnsupportedMediaType, 415), and as
+// CodeInvalid naming the field by its full path: an empty or null body, duplicate
+// keys, unknown fields, values of the wrong type and trailing data.
 func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return store.Errorf(store.CodeInvalid, fieldBody, msgBodyEmpty)
+	}
+	if err := checkMediaType(r.Header.Get(headerMediaType)); err != nil {
+		return err
+	}
+	if err := checkBody(body, reflect.TypeOf(v).Elem()); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return decodeError(err)
-		}
 		return store.Errorf(store.CodeInvalid, fieldBody, msgBodyTrailing)
 	}
 	return nil

@@ -13,6 +13,7 @@ func TestBadRequestsNameTheField(t *testing.T) {
 	e := newEnv(t)
 	seed(t, e)
 	invalid := map[string]string{headerInvalid: "1"}
+	withContentType := func(ct string) map[string]string { return map[string]string{headerInvalid: "1", "Content-Type": ct} }
 	cases := map[string]struct {
 		req        request
 		wantStatus int
@@ -49,7 +50,51 @@ func TestBadRequestsNameTheField(t *testing.T) {
 		},
 		"nested unknown field": {
 			req:        request{method: http.MethodPut, path: "/api/v1/users/alice/grants", header: invalid, body: `{"grants":[{"scope":{"agency":"acme","org":"x"},"roles":[]}]}`},
-			wantStatus: http.StatusUnprocessableEntity, wantCode: store.CodeInvalid, wantField: "org",
+			wantStatus: http.StatusUnprocessableEntity, wantCode: store.CodeInvalid, wantField: "grants[0].scope.org",
+		},
+		"null body": {
+			req:        request{method: http.MethodPut, path: "/api/v1/agencies/acme", header: invalid, body: `null`},
+			wantStatus: http.StatusUnprocessableEntity, wantCode: store.CodeInvalid, wantField: "body",
+		},
+		"null body with spaces": {
+			req:        request{method: http.MethodPut, path: "/api/v1/users/bob", header: invalid, body: " null \n"},
+			wantStatus: http.StatusUnprocessableEntity, wantCode: store.CodeInvalid, wantField: "body",
+		},
+		"string instead of object": {
+			req:        request{method: http.MethodPut, path: "/api/v1/agencies/acme", header: invalid, body: `"Acme"`},
+			wantStatus: http.StatusUnprocessableEntity, wantCode: store.CodeInvalid, wantField: "body",
+		},
+		"duplicate key": {
+			req:        request{method: http.MethodPut, path: "/api/v1/agencies/acme", header: invalid, body: `{"displayName":"A","displayName":"B"}`},
+			wantStatus: http.StatusUnprocessableEntity, wantCode: store.CodeInvalid, wantField: "displayName",
+		},
+		"nested duplicate key": {
+			req:        request{method: http.MethodPut, path: "/api/v1/users/alice/grants", header: invalid, body: `{"grants":[{"roles":[]},{"scope":{"agency":"acme","agency":"zeta"},"roles":[]}]}`},
+			wantStatus: http.StatusUnprocessableEntity, wantCode: store.CodeInvalid, wantField: "grants[1].scope.agency",
+		},
+		"duplicate key in an unknown object": {
+			req:        request{method: http.MethodPut, path: "/api/v1/environments/team-a.prod", header: invalid, body: `{"agency":"acme","agency":"acme"}`},
+			wantStatus: http.StatusUnprocessableEntity, wantCode: store.CodeInvalid, wantField: "agency",
+		},
+		"nested wrong type": {
+			req:        request{method: http.MethodPut, path: "/api/v1/users/alice/grants", header: invalid, body: `{"grants":[{"scope":{"agency":"acme"},"roles":["Agent",7]}]}`},
+			wantStatus: http.StatusUnprocessableEntity, wantCode: store.CodeInvalid, wantField: "grants[0].roles[1]",
+		},
+		"wrong content type": {
+			req:        request{method: http.MethodPut, path: "/api/v1/agencies/acme", header: withContentType("text/plain"), body: `{"displayName":"Acme"}`},
+			wantStatus: http.StatusUnsupportedMediaType, wantCode: codeUnsupportedMediaType, wantField: "Content-Type",
+		},
+		"form content type": {
+			req:        request{method: http.MethodPut, path: "/api/v1/users/bob", header: withContentType("application/x-www-form-urlencoded"), body: `{"email":"bob@example.com"}`},
+			wantStatus: http.StatusUnsupportedMediaType, wantCode: codeUnsupportedMediaType, wantField: "Content-Type",
+		},
+		"no content type": {
+			req:        request{method: http.MethodPut, path: "/api/v1/agencies/acme", header: withContentType(""), body: `{"displayName":"Acme"}`},
+			wantStatus: http.StatusUnsupportedMediaType, wantCode: codeUnsupportedMediaType, wantField: "Content-Type",
+		},
+		"json in another charset": {
+			req:        request{method: http.MethodPut, path: "/api/v1/agencies/acme", header: withContentType("application/json; charset=latin1"), body: `{"displayName":"Acme"}`},
+			wantStatus: http.StatusUnsupportedMediaType, wantCode: codeUnsupportedMediaType, wantField: "Content-Type",
 		},
 		"grants missing": {
 			req:        request{method: http.MethodPut, path: "/api/v1/users/alice/grants", header: invalid, body: `{}`},
@@ -61,7 +106,7 @@ func TestBadRequestsNameTheField(t *testing.T) {
 		},
 		"roles of the wrong type": {
 			req:        request{method: http.MethodPut, path: "/api/v1/users/alice/grants", header: invalid, body: `{"grants":[{"scope":{"agency":"acme"},"roles":"Agent"}]}`},
-			wantStatus: http.StatusUnprocessableEntity, wantCode: store.CodeInvalid, wantField: "grants.roles",
+			wantStatus: http.StatusUnprocessableEntity, wantCode: store.CodeInvalid, wantField: "grants[0].roles",
 		},
 		"body over 1 MiB": {
 			req: request{method: http.MethodPut, path: "/api/v1/agencies/acme", header: invalid,
@@ -205,5 +250,25 @@ func TestUnknownRoutesAnswerProblems(t *testing.T) {
 	}
 	if allow := r.header.Get("Allow"); !strings.Contains(allow, "PUT") || !strings.Contains(allow, "DELETE") {
 		t.Errorf("Allow = %q", allow)
+	}
+}
+
+// codeUnsupportedMediaType is the problem code of a body that is not JSON.
+const codeUnsupportedMediaType store.Code = "unsupported-media-type"
+
+func TestJSONBodyMediaTypes(t *testing.T) {
+	e := newEnv(t)
+	for contentType, accepted := range map[string]bool{
+		"application/json":                    true,
+		"application/json; charset=utf-8":     true,
+		"Application/JSON; charset=\"UTF-8\"": true,
+		"application/json-seq":                false,
+		"application/problem+json":            false,
+	} {
+		r := e.do(t, request{method: http.MethodPut, path: "/api/v1/agencies/acme", body: `{"displayName":"Acme"}`,
+			header: map[string]string{"Content-Type": contentType, headerInvalid: "1"}})
+		if got := r.status < 300; got != accepted || (!accepted && r.status != http.StatusUnsupportedMediaType) {
+			t.Errorf("Content-Type %q: %d, want accepted %v (else 415)", contentType, r.status, accepted)
+		}
 	}
 }
