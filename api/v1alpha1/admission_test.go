@@ -129,6 +129,11 @@ apiVersion: iam.studio-operator.io/v1alpha1
 kind: StudioUser
 metadata: {name: bad-email}
 spec: {email: not-an-email}`, "spec.email", "email"),
+		Entry("email without a dotted domain", `
+apiVersion: iam.studio-operator.io/v1alpha1
+kind: StudioUser
+metadata: {name: bad-email}
+spec: {email: alice@localhost}`, "spec.email", "dotted domain"),
 		Entry("email with a display name", `
 apiVersion: iam.studio-operator.io/v1alpha1
 kind: StudioUser

@@ -46,6 +46,7 @@ type StudioUserSpec struct {
 	// +kubebuilder:validation:MaxLength=254
 	// +kubebuilder:validation:Format=email
 	// +kubebuilder:validation:XValidation:rule=`!self.matches('[\\s<>()\\[\\],;:"]')`,message="email must be a bare address such as alice@example.com, without a display name, comment or quotes"
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[^@]+@[^@]+\\.[^@.]+$')`,message="email must have a dotted domain such as example.com (the Studio refuses addresses like alice@localhost)"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="email is immutable"
 	Email string `json:"email"`
 
@@ -187,9 +188,11 @@ type StudioUserStatus struct {
 	// +optional
 	// +listType=atomic
 	Access []EnvironmentAccess `json:"access,omitempty"`
-	// environments is the number of environments the user can access.
+	// environments is the number of environments the user can access (0 until the
+	// operator has looked, so that the overview never shows a blank).
 	// +optional
-	Environments int32 `json:"environments,omitempty"`
+	// +kubebuilder:default=0
+	Environments int32 `json:"environments"`
 }
 
 // StudioUser is a person with access to the Studio, identified by email.
@@ -201,6 +204,7 @@ type StudioUserStatus struct {
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
 // +kubebuilder:printcolumn:name="Environments",type=integer,JSONPath=`.status.environments`
 // +kubebuilder:printcolumn:name="Last Active",type=date,JSONPath=`.status.lastActiveAt`
+// +kubebuilder:printcolumn:name="Created",type=date,JSONPath=`.status.createdAt`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
