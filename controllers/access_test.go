@@ -1,6 +1,7 @@
 package controllers_test
 
 import (
+	"fmt"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -149,6 +150,22 @@ var _ = Describe("Effective access", func() {
 		Expect(b.Status.Subjects).To(ConsistOf(And(
 			HaveField("Name", ann.Name), HaveField("Applied", true),
 			HaveField("Reason", iamv1.ReasonRolesNotAllowedForAgent), HaveField("Message", ContainSubstring("Analyst")))))
+	})
+
+	It("says which roles stopped applying when a user's type changes to Agent", func() {
+		pat := newUser()
+		b := newBinding(home, onEnvironment(prod), names(pat), iamv1.RolePlanner)
+		Eventually(accessOf(pat)).Should(HaveLen(1))
+
+		Expect(fetch(pat)).To(Succeed())
+		pat.Spec.Type = iamv1.UserTypeAgent
+		Expect(k8s.Update(ctx(), pat)).To(Succeed())
+		Eventually(accessOf(pat)).Should(BeEmpty())
+		Eventually(conditionOf(pat, iamv1.ConditionReady)).Should(And(
+			haveReason(metav1.ConditionTrue, iamv1.ReasonSucceeded),
+			HaveField("Message", And(ContainSubstring("access to 0 environments"),
+				ContainSubstring(fmt.Sprintf("Planner (RoleBinding %s/%s)", b.Namespace, b.Name)))),
+		))
 	})
 
 	It("reports bindings whose references do not resolve, and applies them once they do", func() {

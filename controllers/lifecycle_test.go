@@ -165,11 +165,26 @@ var _ = Describe("User lifecycle", func() {
 
 	It("stalls on conflicts in the store, without a hot loop", func() {
 		first := newUser()
+		Eventually(storeUser(first.Name)).Should(HaveField("Email", first.Spec.Email), "the first one is recorded before its twin exists")
 		twin := newUser(func(u *iamv1.StudioUser) { u.Spec.Email = first.Spec.Email })
 		Eventually(conditionOf(twin, iamv1.ConditionStalled)).Should(haveReason(metav1.ConditionTrue, iamv1.ReasonEmailInUse))
 		Expect(conditionOf(twin, iamv1.ConditionReady)()).To(haveReason(metav1.ConditionFalse, iamv1.ReasonEmailInUse))
 		Expect(kstatusOf(twin)).To(Equal(status.FailedStatus))
 		Eventually(eventsFor(twin)).Should(ContainElement(controllers.EventStalled))
+
+		By("a binding naming both says the Studio holds its roles for the first only")
+		both := newBinding(home, onEnvironment(prod), names(first, twin), iamv1.RoleAgent)
+		Eventually(func() ([]iamv1.SubjectStatus, error) {
+			err := fetch(both)
+			return both.Status.Subjects, err
+		}).Should(ConsistOf(
+			And(HaveField("Name", first.Name), HaveField("Applied", true)),
+			And(HaveField("Name", twin.Name), HaveField("Applied", false),
+				HaveField("Reason", iamv1.ReasonUserNotRecorded), HaveField("Message", ContainSubstring(iamv1.ReasonEmailInUse))),
+		))
+		Expect(conditionOf(both, iamv1.ConditionStalled)()).To(haveReason(metav1.ConditionTrue, iamv1.ReasonUserNotRecorded))
+		_, err := studio.Service().GetGrants(ctx(), twin.Name)
+		Expect(store.IsCode(err, store.CodeNotFound)).To(BeTrue(), "the Studio has no record of the twin: %v", err)
 		failures := storeErrors("PutUser", store.CodeEmailInUse)
 		time.Sleep(resyncPeriod + time.Second)
 		Expect(storeErrors("PutUser", store.CodeEmailInUse)-failures).To(BeNumerically("<=", 2), "retried at the resync period, not in a loop")

@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	"github.com/studio-operator/studio-operator/internal/operator/planner"
 )
 
 // specOrLifecycle passes creations, deletions, spec changes (generation) and the
@@ -45,3 +46,15 @@ func readyStatus(obj client.Object) metav1.ConditionStatus {
 	}
 	return ""
 }
+
+// specLifecycleOrRecord also passes a StudioUser that starts or stops being Stalled
+// without a record in the Studio (planner.UnrecordedUserReason): the bindings naming
+// it say per subject whether the Studio holds their roles.
+var specLifecycleOrRecord = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	if specOrDeletionChanged(e.ObjectOld, e.ObjectNew) {
+		return true
+	}
+	o, okOld := e.ObjectOld.(*iamv1.StudioUser)
+	n, okNew := e.ObjectNew.(*iamv1.StudioUser)
+	return okOld && okNew && planner.UnrecordedUserReason(o) != planner.UnrecordedUserReason(n)
+}}

@@ -169,7 +169,7 @@ func (r *RoleBindingReconciler) setup(mgr ctrl.Manager) error {
 		Named("rolebinding").
 		For(&iamv1.RoleBinding{}, builder.WithPredicates(specOrLifecycle)).
 		Watches(&iamv1.StudioUser{}, handler.EnqueueRequestsFromMapFunc(r.bindingsOfUser),
-			builder.WithPredicates(specOrLifecycle)).
+			builder.WithPredicates(specLifecycleOrRecord)).
 		Watches(&iamv1.Environment{}, handler.EnqueueRequestsFromMapFunc(r.bindingsOfEnvironment),
 			builder.WithPredicates(specOrLifecycle)).
 		Watches(&iamv1.Agency{}, handler.EnqueueRequestsFromMapFunc(r.bindingsOfAgency),

@@ -158,7 +158,11 @@ func (r *StudioUserReconciler) summarize(_ context.Context, run *userRun) outcom
 	if run.u.Spec.Suspended {
 		return ready(iamv1.ReasonSuspended, "the user is suspended: no access in the Studio until suspended is false")
 	}
-	return ready(iamv1.ReasonSucceeded, fmt.Sprintf("access to %s", plural(len(run.plan.Access), "environment")))
+	msg := fmt.Sprintf("access to %s", plural(len(run.plan.Access), "environment"))
+	if n := run.plan.NotForAgent; len(n) > 0 {
+		msg += fmt.Sprintf("; as an Agent-type user only Agent and Operator apply to it, not %s", strings.Join(n, ", "))
+	}
+	return ready(iamv1.ReasonSucceeded, msg)
 }
 
 func (r *StudioUserReconciler) setup(mgr ctrl.Manager) error {

@@ -24,6 +24,10 @@ const (
 	ReasonEnvironmentNotFound = "EnvironmentNotFound"
 	// ReasonUserNotFound: a subject names a StudioUser that does not exist (yet).
 	ReasonUserNotFound = "UserNotFound"
+	// ReasonUserNotRecorded: a subject's StudioUser is Stalled without a record of
+	// its own in the Studio (EmailInUse, ManagedByOther), so the Studio holds none of
+	// the grants the binding gives it.
+	ReasonUserNotRecorded = "UserNotRecorded"
 	// ReasonNamespaceNotAllowed: the Environment's namespace is not one its Agency
 	// allows (spec.environmentNamespaces).
 	ReasonNamespaceNotAllowed = "NamespaceNotAllowed"

@@ -150,5 +150,5 @@ func WithoutScopes(plan UserPlan, scopes []store.Scope) UserPlan {
 			grants = append(grants, g)
 		}
 	}
-	return UserPlan{Grants: grants, Access: AccessWithout(plan.Access, scopes)}
+	return UserPlan{Grants: grants, Access: AccessWithout(plan.Access, scopes), NotForAgent: plan.NotForAgent}
 }

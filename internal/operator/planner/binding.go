@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
@@ -110,6 +112,22 @@ func EvaluateSubject(b *iamv1.RoleBinding, scope ScopeVerdict, name string, s Sn
 	return SubjectVerdict{Status: st, Contributes: contributes, Roles: roles}
 }
 
+// UnrecordedUserReason is the reason u is Stalled when that means the Studio holds no
+// record of it as this operator's (another user has its email, or another instance
+// manages the record), else "". A binding's roles then apply to it in the cluster
+// only, and its status must not claim them.
+func UnrecordedUserReason(u *iamv1.StudioUser) string {
+	c := meta.FindStatusCondition(u.Status.Conditions, iamv1.ConditionStalled)
+	if c == nil || c.Status != metav1.ConditionTrue {
+		return ""
+	}
+	switch c.Reason {
+	case iamv1.ReasonEmailInUse, iamv1.ReasonManagedByOther:
+		return c.Reason
+	}
+	return ""
+}
+
 // BindingVerdict is the whole verdict on a RoleBinding, for its status.
 type BindingVerdict struct {
 	Scope    ScopeVerdict
@@ -121,7 +139,15 @@ func EvaluateBinding(b *iamv1.RoleBinding, s Snapshot) BindingVerdict {
 	scope := EvaluateScope(b, s)
 	subjects := make([]iamv1.SubjectStatus, 0, len(b.Spec.Subjects))
 	for _, sub := range b.Spec.Subjects {
-		subjects = append(subjects, EvaluateSubject(b, scope, sub.Name, s).Status)
+		st := EvaluateSubject(b, scope, sub.Name, s).Status
+		if u, ok := s.user(sub.Name); ok && st.Applied {
+			if reason := UnrecordedUserReason(u); reason != "" {
+				st.Applied = false
+				st.Reason = iamv1.ReasonUserNotRecorded
+				st.Message = fmt.Sprintf("StudioUser %q is Stalled (%s): the Studio has no record of it, so it holds none of these roles", sub.Name, reason)
+			}
+		}
+		subjects = append(subjects, st)
 	}
 	slices.SortFunc(subjects, func(a, b iamv1.SubjectStatus) int { return strings.Compare(a.Name, b.Name) })
 	return BindingVerdict{Scope: scope, Subjects: subjects}

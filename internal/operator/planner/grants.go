@@ -2,6 +2,7 @@ package planner
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -19,6 +20,10 @@ type UserPlan struct {
 	// Access is the effective access those grants give (status.access), sorted by
 	// environment. Empty for a suspended user, whose grants are kept.
 	Access []iamv1.EnvironmentAccess
+	// NotForAgent lists, for an Agent-type user, the roles its bindings give that do
+	// not apply to it, as "Planner (RoleBinding team-a/planners)", sorted: the reason
+	// a user whose type changed to Agent lost access.
+	NotForAgent []string
 }
 
 // HasAccess reports whether the plan gives at least one role somewhere.
@@ -31,6 +36,7 @@ func (p UserPlan) HasAccess() bool { return len(p.Access) > 0 }
 // ripple down to all of them.
 func PlanUser(u *iamv1.StudioUser, bindings []iamv1.RoleBinding, s Snapshot) UserPlan {
 	var grants []cascade.Grant
+	var notForAgent []string
 	envs := map[types.NamespacedName]string{} // environment → agency, for cascade
 	agencies := map[string]bool{}
 	for i := range bindings {
@@ -40,6 +46,13 @@ func PlanUser(u *iamv1.StudioUser, bindings []iamv1.RoleBinding, s Snapshot) Use
 		}
 		scope := EvaluateScope(b, s)
 		sv := EvaluateSubject(b, scope, u.Name, s)
+		if sv.Status.Reason == iamv1.ReasonRolesNotAllowedForAgent {
+			for _, r := range b.Spec.Roles {
+				if !slices.Contains(sv.Roles, cascade.Role(r)) {
+					notForAgent = append(notForAgent, fmt.Sprintf("%s (RoleBinding %s/%s)", r, b.Namespace, b.Name))
+				}
+			}
+		}
 		if !sv.Contributes {
 			continue
 		}
@@ -66,9 +79,11 @@ func PlanUser(u *iamv1.StudioUser, bindings []iamv1.RoleBinding, s Snapshot) Use
 		cenvs = append(cenvs, cascade.Environment{Key: EnvironmentRef(key), Agency: agency})
 	}
 	user := cascade.User{Type: cascadeUserType(u.Spec.Type), Suspended: u.Spec.Suspended}
+	slices.Sort(notForAgent)
 	return UserPlan{
-		Grants: storeGrants(grants),
-		Access: accessStatus(cascade.Resolve(user, grants, cenvs)),
+		Grants:      storeGrants(grants),
+		Access:      accessStatus(cascade.Resolve(user, grants, cenvs)),
+		NotForAgent: notForAgent,
 	}
 }
 

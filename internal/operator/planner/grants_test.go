@@ -108,12 +108,13 @@ func TestPlanUser(t *testing.T) {
 				Access: []iamv1.EnvironmentAccess{
 					access("team-a/prod", "acme", agencySrc, refs("team-a/everyone"), iamv1.RoleOperator),
 				},
+				NotForAgent: []string{"Analyst (RoleBinding team-a/everyone)", "ContentManager (RoleBinding team-a/dev-cms)"},
 			},
 		},
-		"an agent's agency binding without agent roles grants nothing": {
+		"an agent's agency binding without agent roles grants nothing, and says which roles": {
 			user:     "ann",
 			bindings: []iamv1.RoleBinding{agencyBinding("team-a", "analysts", "acme", subjects("ann"), iamv1.RoleAnalyst)},
-			want:     planner.UserPlan{Grants: []store.Grant{}},
+			want:     planner.UserPlan{Grants: []store.Grant{}, NotForAgent: []string{"Analyst (RoleBinding team-a/analysts)"}},
 		},
 		"tenancy: an environment its agency does not allow gets nothing": {
 			user: "alice",
