@@ -55,7 +55,7 @@ lint: vet ## Check formatting and vet (no network tools needed).
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 .PHONY: test
-test: manifests generate fmt vet envtest-assets postgres ## Run all tests: unit, fuzz seeds, store on SQLite and PostgreSQL, envtest, e2e.
+test: manifests generate fmt vet envtest-assets postgres chromium ## Run all tests: unit, fuzz seeds, store on SQLite and PostgreSQL, browser, envtest, e2e.
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench
@@ -65,6 +65,10 @@ bench: postgres ## Run the benchmarks and write docs/benchmarks.md.
 .PHONY: bench-e2e
 bench-e2e: build envtest-assets ## Run the end-to-end scale benchmark (envtest, manager, store) and update its region of docs/benchmarks.md; BENCH_E2E_FLAGS adds flags.
 	go run ./hack/bench-e2e -out docs/benchmarks.md $(BENCH_E2E_FLAGS)
+
+.PHONY: ui-screenshots
+ui-screenshots: chromium ## Regenerate the screenshots of the store's pages in docs/images/ (taken by the browser test).
+	STUDIO_UI_SCREENSHOTS=$(CURDIR)/docs/images go test -count=1 -run 'TestBrowser$$' ./internal/store/ui/
 
 .PHONY: verify
 verify: manifests generate docs ## Fail if generated files (CRDs, RBAC, deepcopy, CRD reference) or go.mod drifted.
@@ -96,6 +100,10 @@ envtest-assets: ## Build kube-apiserver and etcd for envtest into bin/k8s/ (once
 .PHONY: postgres
 postgres: ## Make sure PostgreSQL server binaries are installed (apt when root).
 	@hack/ensure-postgres.sh
+
+.PHONY: chromium
+chromium: ## Make sure Chromium is installed for the browser tests of the store's pages (apt when root).
+	@hack/ensure-chromium.sh
 
 .PHONY: controller-gen
 controller-gen: $(CONTROLLER_GEN) ## Install controller-gen into bin/.

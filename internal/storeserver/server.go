@@ -89,7 +89,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		_ = st.Close()
 		return nil, err
 	}
-	handler, err := httpapi.New(kickingService{Service: st, kick: worker.Kick}, tokens, httpapi.Options{Logger: log, Registry: registry})
+	svc := kickingService{Service: st, kick: worker.Kick}
+	var handler http.Handler
+	api, err := httpapi.New(svc, tokens, httpapi.Options{Logger: log, Registry: registry})
+	if err == nil {
+		handler, err = withPages(api, svc, tokens, s.url, log)
+	}
 	if err != nil {
 		_ = listener.Close()
 		_ = st.Close()

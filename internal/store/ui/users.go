@@ -1,0 +1,361 @@
+package ui
+
+import (
+	"cmp"
+	"context"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/studio-operator/studio-operator/internal/store"
+)
+
+// Overview sizes.
+const (
+	usersPerPage = 50
+	// userScanBudget bounds the records one overview page looks at when it filters by
+	// search term or state: 20 store pages of 500.
+	userScanBudget = 10000
+	// maxSearchLen bounds the search term and the filter values.
+	maxSearchLen = 254
+	// maxListedEnvironments is how many environments the filter menus list; with more,
+	// the filters are text fields.
+	maxListedEnvironments = 1000
+)
+
+// Sort keys of the overview's columns. The store pages by key, so "name" orders the
+// whole listing; the others order the rows of the page shown.
+const (
+	sortName       = "name"
+	sortEmail      = "email"
+	sortState      = "state"
+	sortLastActive = "lastActive"
+	sortCreated    = "created"
+)
+
+var sortLabels = map[string]string{
+	sortName: "Name", sortEmail: "Email", sortState: "State", sortLastActive: "Last active", sortCreated: "Created",
+}
+
+var userStates = []store.UserState{store.UserInvited, store.UserActive, store.UserSuspended, store.UserRemoved}
+
+// overviewQuery is the overview's state, all in the URL query so that every view has
+// its own address: search term, filters, sort and position.
+type overviewQuery struct {
+	Search      string
+	Agency      string
+	Environment string
+	State       string
+	Sort        string
+	Desc        bool
+	Position    string
+	Page        int
+}
+
+func parseOverviewQuery(q url.Values) overviewQuery {
+	get := func(name string) string {
+		v := strings.TrimSpace(q.Get(name))
+		if len(v) > maxSearchLen {
+			return ""
+		}
+		return v
+	}
+	o := overviewQuery{
+		Search: get("q"), Agency: get("agency"), Environment: get("environment"),
+		State: get("state"), Sort: get("sort"), Desc: q.Get("dir") == "desc", Position: get("pos"),
+	}
+	if !slices.Contains(userStates, store.UserState(o.State)) {
+		o.State = ""
+	}
+	if _, ok := sortLabels[o.Sort]; !ok {
+		o.Sort, o.Desc = sortName, o.Desc && o.Sort == sortName
+	}
+	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 1 && n < 1_000_000 {
+		o.Page = n
+	}
+	if o.Position == "" {
+		o.Page = 0
+	}
+	return o
+}
+
+// values encodes o; zero members are left out.
+func (o overviewQuery) values() url.Values {
+	v := url.Values{}
+	set := func(name, value string) {
+		if value != "" {
+			v.Set(name, value)
+		}
+	}
+	set("q", o.Search)
+	set("agency", o.Agency)
+	set("environment", o.Environment)
+	set("state", o.State)
+	if o.Sort != sortName || o.Desc {
+		set("sort", o.Sort)
+	}
+	if o.Desc {
+		set("dir", "desc")
+	}
+	set("pos", o.Position)
+	if o.Page > 1 {
+		set("page", strconv.Itoa(o.Page))
+	}
+	return v
+}
+
+// url appends o to path.
+func (o overviewQuery) url(path string) string {
+	if q := o.values().Encode(); q != "" {
+		return path + "?" + q
+	}
+	return path
+}
+
+// filtering reports whether the overview shows a subset of the users.
+func (o overviewQuery) filtering() bool {
+	return o.Search != "" || o.Agency != "" || o.Environment != "" || o.State != ""
+}
+
+// scan turns the query into a store filter and, for what the store does not filter,
+// a filter here.
+func (o overviewQuery) scan() userScan {
+	s := userScan{filter: store.UserFilter{Agency: o.Agency, Environment: o.Environment}, want: usersPerPage, budget: userScanBudget}
+	search := strings.ToLower(o.Search)
+	if isAddress(o.Search) {
+		// A whole address is looked up in the store's email index.
+		s.filter.Email, search = o.Search, ""
+	}
+	state := store.UserState(o.State)
+	if search == "" && state == "" {
+		return s
+	}
+	s.keep = func(_ context.Context, u store.User) (bool, error) {
+		if state != "" && u.State != state {
+			return false, nil
+		}
+		return search == "" || strings.Contains(strings.ToLower(u.Key), search) ||
+			strings.Contains(strings.ToLower(u.DisplayName), search) || strings.Contains(strings.ToLower(u.Email), search), nil
+	}
+	return s
+}
+
+func isAddress(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && strings.Contains(s, "@")
+}
+
+// usersPage is the data of users.html: the overview, and the panel of one user when
+// one is open.
+type usersPage struct {
+	Query        overviewQuery
+	States       []store.UserState
+	Agencies     []string
+	Environments []envOption
+	// ManyEnvironments: too many to list, the filters are text fields.
+	ManyEnvironments bool
+	Columns          []column
+	SortNote         string
+	Rows             []userRow
+	PageNumber       int
+	FirstURL         string
+	NextURL          string
+	Looked           int
+	Partial          bool
+	ResetURL         string
+	Panel            *userPanel
+}
+
+type envOption struct {
+	Key, Name, Agency string
+}
+
+type column struct {
+	Label string
+	URL   string
+	// Wide is set on the columns left out while the user panel is open.
+	Wide string
+	// AriaSort is ascending, descending or "" (not sorted by this column).
+	AriaSort string
+}
+
+type userRow struct {
+	User         store.User
+	URL          string
+	Environments []envOption
+	Selected     bool
+}
+
+func (h *Handler) usersPage(w http.ResponseWriter, r *http.Request, v *visit) error {
+	q := parseOverviewQuery(r.URL.Query())
+	if canonical := q.values().Encode(); canonical != r.URL.RawQuery {
+		// The filter form sends its empty fields too: one address per view.
+		http.Redirect(w, r, q.url("/ui/users"), http.StatusFound)
+		return nil
+	}
+	page, err := h.overview(r.Context(), q, "")
+	if err != nil {
+		return err
+	}
+	h.render(w, r, v, http.StatusOK, tmplUsers, "users", "Users", page)
+	return nil
+}
+
+// overview builds the table; selected is the key of the user whose panel is open.
+func (h *Handler) overview(ctx context.Context, q overviewQuery, selected string) (*usersPage, error) {
+	envs, many, err := h.environmentOptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := q.scan().run(ctx, h.api, decodePosition(q.Position))
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]envOption{}
+	for _, e := range envs {
+		names[e.Key] = e
+	}
+	page := &usersPage{
+		Query: q, States: userStates, Environments: envs, ManyEnvironments: many,
+		Agencies: agenciesOf(envs), Looked: res.looked, Partial: res.partial,
+		PageNumber: max(q.Page, 1),
+	}
+	for _, u := range res.users {
+		row := userRow{User: u, Selected: u.Key == selected}
+		if row.Environments, err = h.environmentsOf(ctx, u, names); err != nil {
+			return nil, err
+		}
+		page.Rows = append(page.Rows, row)
+	}
+	sortRows(page.Rows, q.Sort, q.Desc)
+	for i := range page.Rows {
+		page.Rows[i].URL = q.url(userURL(page.Rows[i].User.Key))
+	}
+	page.Columns, page.SortNote = columns(q)
+	if res.next != nil {
+		n := q
+		n.Position, n.Page = res.next.encode(), page.PageNumber+1
+		page.NextURL = n.url("/ui/users")
+	}
+	if q.Position != "" {
+		f := q
+		f.Position, f.Page = "", 0
+		page.FirstURL = f.url("/ui/users")
+	}
+	if q.filtering() {
+		page.ResetURL = "/ui/users"
+	}
+	return page, nil
+}
+
+// environmentsOf lists the environments u can access, with their display names.
+func (h *Handler) environmentsOf(ctx context.Context, u store.User, names map[string]envOption) ([]envOption, error) {
+	if u.State == store.UserRemoved || u.State == store.UserSuspended {
+		return nil, nil // no access (and the store would say so after a read)
+	}
+	access, err := h.api.GetAccess(ctx, u.Key)
+	if err != nil {
+		if store.IsNotFound(err) {
+			return nil, nil // removed for good between the listing and this read
+		}
+		return nil, err
+	}
+	out := make([]envOption, 0, len(access.Environments))
+	for _, a := range access.Environments {
+		e, ok := names[a.Environment]
+		if !ok {
+			e = envOption{Key: a.Environment, Agency: a.Agency}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// environmentOptions lists the environments for the filter menus and the names in
+// the table: one store page; more than fit there are typed in instead.
+func (h *Handler) environmentOptions(ctx context.Context) ([]envOption, bool, error) {
+	page, err := h.api.ListEnvironments(ctx, store.EnvironmentFilter{Limit: maxListedEnvironments})
+	if err != nil {
+		return nil, false, err
+	}
+	out := make([]envOption, 0, len(page.Items))
+	for _, e := range page.Items {
+		out = append(out, envOption{Key: e.Key, Name: e.DisplayName, Agency: e.Agency})
+	}
+	return out, page.Next != nil, nil
+}
+
+func agenciesOf(envs []envOption) []string {
+	var out []string
+	for _, e := range envs {
+		out = append(out, e.Agency)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// sortRows orders the rows of one page; by name they already are in the store's
+// order.
+func sortRows(rows []userRow, by string, desc bool) {
+	timeOf := func(t *time.Time) time.Time {
+		if t == nil {
+			return time.Time{}
+		}
+		return *t
+	}
+	slices.SortStableFunc(rows, func(a, b userRow) int {
+		var c int
+		switch by {
+		case sortEmail:
+			c = strings.Compare(strings.ToLower(a.User.Email), strings.ToLower(b.User.Email))
+		case sortState:
+			c = strings.Compare(string(a.User.State), string(b.User.State))
+		case sortLastActive:
+			c = timeOf(a.User.LastActiveAt).Compare(timeOf(b.User.LastActiveAt))
+		case sortCreated:
+			c = a.User.CreatedAt.Compare(b.User.CreatedAt)
+		}
+		c = cmp.Or(c, strings.Compare(a.User.Key, b.User.Key))
+		if desc {
+			return -c
+		}
+		return c
+	})
+}
+
+// columns are the sortable headers: a link that sorts by the column, or reverses the
+// order when it already does. Sorting keeps the page.
+func columns(q overviewQuery) ([]column, string) {
+	var out []column
+	for _, key := range []string{sortName, sortEmail, sortState, sortLastActive, sortCreated} {
+		c := column{Label: sortLabels[key]}
+		if key != sortName && key != sortState {
+			c.Wide = "wide"
+		}
+		n := q
+		n.Sort, n.Desc = key, false
+		if q.Sort == key {
+			c.AriaSort = "ascending"
+			if q.Desc {
+				c.AriaSort = "descending"
+			}
+			n.Desc = !q.Desc
+		}
+		c.URL = n.url("/ui/users")
+		out = append(out, c)
+	}
+	note := ""
+	if q.Sort != sortName || q.Desc {
+		dir := "ascending"
+		if q.Desc {
+			dir = "descending"
+		}
+		note = "The rows of this page are sorted by " + strings.ToLower(sortLabels[q.Sort]) + ", " + dir +
+			". Pages follow the user key; sort by name in ascending order to page through everyone in order."
+	}
+	return out, note
+}
