@@ -13,6 +13,9 @@ import (
 )
 
 func main() {
+	// Started as the launcher of etcd or kube-apiserver, this process becomes that
+	// binary here; see devenv.MaybeExecControlPlane.
+	devenv.MaybeExecControlPlane()
 	if err := devenv.NewCommand().Execute(); err != nil {
 		fmt.Fprintf(os.Stderr, "studio-dev: %v\n", err)
 		os.Exit(1)

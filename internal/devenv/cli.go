@@ -35,7 +35,10 @@ func newUpCommand() *cobra.Command {
 the CRDs installed, the Studio user store (SQLite at DIR/studio.db, mails in DIR/mail/)
 and the manager. When everything runs, DIR/kubeconfig and DIR/env are written and then
 DIR/ready. "source DIR/env" sets KUBECONFIG, STUDIO_STORE_URL and STUDIO_STORE_TOKEN.
-Detailed logs go to DIR/studio-dev.log. SIGINT or SIGTERM stops everything.
+Detailed logs go to DIR/studio-dev.log. SIGINT or SIGTERM stops everything; etcd and
+kube-apiserver die with studio-dev even when it is killed (Linux), and what a killed
+studio-dev left behind is cleaned up at the next start. The store keeps its port for
+the directory (DIR/store-port), so the invitation links it mailed stay valid.
 
 The control-plane binaries come from $KUBEBUILDER_ASSETS, else from
 bin/k8s/` + KubernetesVersion + `-<os>-<arch> of the repository (make envtest-assets).`,
@@ -47,7 +50,7 @@ bin/k8s/` + KubernetesVersion + `-<os>-<arch> of the repository (make envtest-as
 		},
 	}
 	cmd.Flags().StringVar(&cfg.Dir, "dir", "", "directory for the sandbox's state and files (created if missing)")
-	cmd.Flags().StringVar(&cfg.StoreListen, "store-listen", DefaultStoreListen, "listen address of the Studio user store (port 0 picks a free port)")
+	cmd.Flags().StringVar(&cfg.StoreListen, "store-listen", DefaultStoreListen, "listen address of the Studio user store; port 0 keeps the port of the directory (DIR/store-port), chosen at its first start, so that invitation links keep working")
 	cmd.Flags().DurationVar(&cfg.ResyncPeriod, "resync-period", DefaultResyncPeriod, "how often the manager re-checks every user against the store")
 	_ = cmd.MarkFlagRequired("dir")
 	return cmd

@@ -27,7 +27,8 @@ const errNoDir = "a sandbox directory is required (--dir)"
 type Config struct {
 	// Dir holds everything the sandbox writes (see the package doc). Created if missing.
 	Dir string
-	// StoreListen is the store's listen address; port 0 picks a free port.
+	// StoreListen is the store's listen address; port 0 means the port kept for Dir
+	// (chosen at its first start), another port is used and kept from then on.
 	StoreListen string
 	// AssetsDir holds kube-apiserver and etcd; empty means ResolveAssetsDir.
 	AssetsDir string

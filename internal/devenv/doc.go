@@ -12,6 +12,12 @@
 //	DIR/studio.db      the store (SQLite); DIR/mail/ the invitation mails
 //	DIR/etcd/          the cluster state, so a restarted sandbox resumes where it stopped
 //	DIR/studio-dev.log detailed logs of the manager, the store and the control plane
+//	DIR/store-port     the store's port, kept for the directory so invitation links stay valid
+//	DIR/run/           launchers of etcd and kube-apiserver and their pid files
+//
+// etcd and kube-apiserver die with the process that started them, even on SIGKILL
+// (Linux, in binaries that call MaybeExecControlPlane); a start cleans up what a
+// killed sandbox left on its directory.
 //
 // Progress lines for people go to Config.Progress (stderr in studio-dev); they never
 // contain the store token or invitation links.

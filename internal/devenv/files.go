@@ -20,6 +20,8 @@ const (
 	MailDir        = "mail"
 	EtcdDir        = "etcd"
 	LogFile        = "studio-dev.log"
+	StorePortFile  = "store-port"
+	RunDir         = "run"
 	lockFile       = ".studio-dev.lock"
 )
 

@@ -32,3 +32,23 @@ func lockDir(path, dir string) (release func(), err error) {
 		_ = f.Close()
 	}, nil
 }
+
+// fileLocked reports whether another open file holds a lock on path (false when there
+// is no such file). The probe takes a shared lock and drops it at once.
+func fileLocked(path string) (bool, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close() // drops the probe's lock
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return true, nil
+		}
+		return false, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return false, nil
+}

@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"sync"
-	"syscall"
 
 	"github.com/studio-operator/studio-operator/internal/operator"
 )
@@ -105,9 +103,10 @@ func (s *Sandbox) start(ctx context.Context) error {
 		return err
 	}
 	s.onStop("lock", func() error { release(); return nil })
-	// A ready file left by a killed sandbox must not announce this one early.
-	if err := os.Remove(cfg.path(ReadyFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf(errDirNotWritable, cfg.Dir, err)
+	// A sandbox killed on this directory may have left its control plane running and
+	// its ready file, which must not announce this one early.
+	if err := s.clearLeftovers(); err != nil {
+		return err
 	}
 	assets := cfg.AssetsDir
 	if assets == "" {
@@ -117,11 +116,13 @@ func (s *Sandbox) start(ctx context.Context) error {
 	} else if err := checkAssets(assets); err != nil {
 		return err
 	}
-	// Fail now rather than after the control plane started. For port 0 this only
-	// proves the interface is usable; the store binds its own port later.
-	if err := probeListen(cfg.StoreListen); err != nil {
+	// Fail now rather than after the control plane started, and hold the address
+	// until the store binds it.
+	storeAddr, err := reserveStoreAddress(cfg.StoreListen, cfg.Dir, cfg.path(StorePortFile))
+	if err != nil {
 		return err
 	}
+	s.onStop("store address", func() error { storeAddr.listener.Close(); return nil })
 
 	s.progress("starting the control plane (etcd and kube-apiserver from %s)", assets)
 	scheme, err := operator.NewScheme()
@@ -130,7 +131,7 @@ func (s *Sandbox) start(ctx context.Context) error {
 	}
 	_, statErr := os.Stat(cfg.path(EtcdDir))
 	resuming := statErr == nil
-	cp, err := startControlPlane(assets, cfg.path(EtcdDir), scheme)
+	cp, err := startControlPlane(assets, cfg.path(EtcdDir), cfg.path(RunDir), scheme)
 	if err != nil {
 		if resuming {
 			return fmt.Errorf(errResume, err, cfg.path(EtcdDir))
@@ -157,8 +158,9 @@ func (s *Sandbox) start(ctx context.Context) error {
 	}
 	s.progress("control plane serving at %s; CRDs installed; namespace %s ready", cp.config.Host, cfg.Namespace)
 
+	storeAddr.listener.Close()
 	st, err := startStore(ctx, storeConfig{
-		listen:        cfg.StoreListen,
+		listen:        storeAddr.listener.Addr().String(),
 		dbPath:        cfg.path(DatabaseFile),
 		mailDir:       s.endpoints.MailDir,
 		mailFrom:      mailFrom,
@@ -171,6 +173,12 @@ func (s *Sandbox) start(ctx context.Context) error {
 		return err
 	}
 	s.onStop("store", st.stop)
+	if err := keepStorePort(cfg.path(StorePortFile), storeAddr.port()); err != nil {
+		return err
+	}
+	if storeAddr.kept != 0 && storeAddr.kept != storeAddr.port() {
+		s.progress(msgStoreMoved, storeAddr.kept, storeAddr.port())
+	}
 	s.endpoints.StoreURL = st.url()
 	s.progress("store serving at %s (SQLite %s, mails in %s)", s.endpoints.StoreURL, cfg.path(DatabaseFile), s.endpoints.MailDir)
 
@@ -209,19 +217,6 @@ func (s *Sandbox) start(ctx context.Context) error {
 	}
 	s.progress("ready: source %s to use kubectl and kubectl studio with the sandbox", cfg.path(EnvFile))
 	return nil
-}
-
-// probeListen binds addr and lets it go again, telling a port in use apart from other
-// failures.
-func probeListen(addr string) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf(errPortInUse, addr)
-		}
-		return fmt.Errorf(errListen, addr, err)
-	}
-	return l.Close()
 }
 
 // Stop stops everything in reverse start order and reports every failure, not just

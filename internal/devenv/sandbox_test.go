@@ -24,6 +24,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// The sandboxes these tests start use this test binary as the launcher of their
+	// control plane, as studio-dev does.
+	MaybeExecControlPlane()
 	// envtest logs through controller-runtime's global logger; without one it warns
 	// with a stack trace after 30s.
 	ctrllog.SetLogger(logr.Discard())
@@ -115,6 +118,11 @@ func TestSandboxStartStopResume(t *testing.T) {
 	cl = kubeClient(t, filepath.Join(dir, KubeconfigFile))
 	if err := cl.Get(ctx, client.ObjectKey{Name: marker.Name}, &corev1.Namespace{}); err != nil {
 		t.Errorf("cluster state not resumed: %v", err)
+	}
+	// The store keeps its address, so invitation links mailed before still work.
+	raw, err = os.ReadFile(filepath.Join(dir, ReadyFile))
+	if err != nil || json.Unmarshal(raw, &ready) != nil || ready.StoreURL != e.StoreURL {
+		t.Errorf("store URL after the restart = %q (%v), want %q", ready.StoreURL, err, e.StoreURL)
 	}
 	stopUp()
 	select {

@@ -5,8 +5,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Mistakes are reported before anything slow starts, with a message that says what to
@@ -30,7 +32,10 @@ func TestStartRefusesEarly(t *testing.T) {
 	}
 	t.Cleanup(release)
 
+	busyPort := strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
+
 	cases := map[string]struct {
+		setup   func(t *testing.T, dir string)
 		cfg     func(dir string) Config
 		wantErr string
 	}{
@@ -43,6 +48,15 @@ func TestStartRefusesEarly(t *testing.T) {
 				return Config{Dir: dir, AssetsDir: fakeDir, StoreListen: busy.Addr().String()}
 			},
 			wantErr: "store listen address " + busy.Addr().String() + " is already in use",
+		},
+		"kept store port taken": {
+			setup: func(t *testing.T, dir string) {
+				if err := os.WriteFile(filepath.Join(dir, StorePortFile), []byte(busyPort+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			},
+			cfg:     func(dir string) Config { return Config{Dir: dir, AssetsDir: fakeDir} },
+			wantErr: "the store's port " + busyPort + ", kept for this directory in ",
 		},
 		"bad store address": {
 			cfg: func(dir string) Config {
@@ -70,7 +84,11 @@ func TestStartRefusesEarly(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, ReadyFile), []byte("{}"), 0o644); err != nil {
 				t.Fatal(err)
 			}
+			if tc.setup != nil {
+				tc.setup(t, dir)
+			}
 			cfg := tc.cfg(dir)
+			start := time.Now()
 			s, err := Start(context.Background(), cfg)
 			if err == nil {
 				s.Stop()
@@ -78,6 +96,9 @@ func TestStartRefusesEarly(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("error = %q, want it to contain %q", err, tc.wantErr)
+			}
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("refused after %s; mistakes must be reported at once", took)
 			}
 			if cfg.Dir != dir {
 				return

@@ -66,7 +66,8 @@ func startSandbox(dir, outPath string) (*sandbox, error) {
 
 	deadline := time.Now().Add(readyTimeout)
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "ready")); err == nil {
+		// A ready file left by a killed sandbox names another process: wait for ours.
+		if readyPID(dir) == s.cmd.Process.Pid {
 			break
 		}
 		select {
@@ -84,6 +85,16 @@ func startSandbox(dir, outPath string) (*sandbox, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// readyPID is the pid DIR/ready names, 0 while there is none.
+func readyPID(dir string) int {
+	var ready readyFile
+	raw, err := os.ReadFile(filepath.Join(dir, "ready"))
+	if err != nil || json.Unmarshal(raw, &ready) != nil {
+		return 0
+	}
+	return ready.PID
 }
 
 // readFiles sources DIR/env in a real shell and reads DIR/ready.
