@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -16,6 +17,7 @@ import (
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/operator/metrics"
+	"github.com/studio-operator/studio-operator/internal/operator/planner"
 	"github.com/studio-operator/studio-operator/internal/operator/provenance"
 	"github.com/studio-operator/studio-operator/internal/store"
 )
@@ -67,6 +69,9 @@ func (r *AgencyReconciler) reconcileRecord(ctx context.Context, a *iamv1.Agency)
 		return kubeFailed(err)
 	}
 	a.Status.Environments = int32(countLive(envs))
+	if out := r.checkHome(ctx, a); out.kind != outcomeContinue {
+		return out
+	}
 
 	want := store.AgencySpec{DisplayName: a.Spec.DisplayName}
 	got, err := r.store.GetAgency(ctx, a.Name)
@@ -90,6 +95,31 @@ func (r *AgencyReconciler) reconcileRecord(ctx context.Context, a *iamv1.Agency)
 }
 
 const msgAgencyReady = "the agency is recorded in the Studio"
+
+// checkHome stalls an agency whose homeNamespace does not exist or is the home of
+// another agency, created first (planner.HomeNamespaceHolder): RoleBindings in that
+// namespace could otherwise grant agency-wide roles on both. Its record is left as
+// it is; what it grants follows from the same rule in the planner.
+func (r *AgencyReconciler) checkHome(ctx context.Context, a *iamv1.Agency) outcome {
+	l := newSnapshotLoader(r.Client)
+	if err := l.agency(ctx, a.Name); err != nil {
+		return kubeFailed(err)
+	}
+	l.s.Agencies[a.Name] = a
+	if why := planner.HomeNamespaceTaken(a, l.s); why != "" {
+		return stalled(iamv1.ReasonHomeNamespaceTaken, why)
+	}
+	ns := &corev1.Namespace{}
+	found, err := l.get(ctx, types.NamespacedName{Name: a.Spec.HomeNamespace}, ns)
+	if err != nil {
+		return kubeFailed(err)
+	}
+	if !found || !ns.DeletionTimestamp.IsZero() {
+		return stalled(iamv1.ReasonHomeNamespaceNotFound,
+			fmt.Sprintf("homeNamespace %q does not exist (or is being deleted); create it, or point the agency at its namespace", a.Spec.HomeNamespace))
+	}
+	return proceed
+}
 
 // reconcileDelete honours deletionPolicy: Orphan (the default) leaves the record;
 // Delete waits (DependentsExist) while Environments of the agency exist, then deletes
@@ -123,8 +153,32 @@ func (r *AgencyReconciler) setup(mgr ctrl.Manager) error {
 		// Environments: the count in status, and deletion waits for them.
 		Watches(&iamv1.Environment{}, handler.EnqueueRequestsFromMapFunc(agencyOfEnvironment),
 			builder.WithPredicates(specOrLifecycle)).
+		// The other agencies with the same homeNamespace, and the namespace itself:
+		// which agency holds a namespace, and whether it exists (checkHome).
+		Watches(&iamv1.Agency{}, handler.EnqueueRequestsFromMapFunc(r.agenciesSharingHome),
+			builder.WithPredicates(specOrLifecycle)).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.agenciesAtHome),
+			builder.WithPredicates(specOrLifecycle)).
 		WithOptions(r.controllerOptions(r.opts.workersFor(kindAgency))).
 		Complete(r)
+}
+
+func (r *AgencyReconciler) agenciesSharingHome(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.agenciesWithHome(ctx, o.(*iamv1.Agency).Spec.HomeNamespace)
+}
+
+func (r *AgencyReconciler) agenciesAtHome(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.agenciesWithHome(ctx, o.GetName())
+}
+
+func (r *AgencyReconciler) agenciesWithHome(ctx context.Context, namespace string) []reconcile.Request {
+	as, err := r.rel.agenciesWithHome(ctx, namespace)
+	logMapError(ctx, err, "Agency")
+	set := requestSet{}
+	for i := range as {
+		set.addObjects(&as[i])
+	}
+	return set.requests()
 }
 
 func agencyOfEnvironment(_ context.Context, o client.Object) []reconcile.Request {

@@ -21,6 +21,8 @@ const (
 	indexBindingAgency = "spec.scope.agency"
 	// indexEnvironmentAgency: Environments by Agency name.
 	indexEnvironmentAgency = "spec.agencyRef.name"
+	// indexAgencyHome: Agencies by homeNamespace.
+	indexAgencyHome = "spec.homeNamespace"
 )
 
 // setupIndexes registers the field indexes; once per manager.
@@ -51,6 +53,11 @@ func setupIndexes(ctx context.Context, mgr manager.Manager) error {
 			return nil
 		}
 		return []string{b.Spec.Scope.Agency}
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &iamv1.Agency{}, indexAgencyHome, func(o client.Object) []string {
+		return []string{o.(*iamv1.Agency).Spec.HomeNamespace}
 	}); err != nil {
 		return err
 	}

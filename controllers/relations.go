@@ -45,6 +45,13 @@ func (r relations) environmentsOf(ctx context.Context, agency string) ([]iamv1.E
 	return l.Items, err
 }
 
+// agenciesWithHome: the Agencies whose homeNamespace is namespace.
+func (r relations) agenciesWithHome(ctx context.Context, namespace string) ([]iamv1.Agency, error) {
+	var l iamv1.AgencyList
+	err := r.c.List(ctx, &l, client.MatchingFields{indexAgencyHome: namespace})
+	return l.Items, err
+}
+
 func (r relations) environmentsIn(ctx context.Context, namespace string) ([]iamv1.Environment, error) {
 	var l iamv1.EnvironmentList
 	err := r.c.List(ctx, &l, client.InNamespace(namespace))

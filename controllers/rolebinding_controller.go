@@ -172,8 +172,10 @@ func (r *RoleBindingReconciler) setup(mgr ctrl.Manager) error {
 			builder.WithPredicates(specLifecycleOrRecord)).
 		Watches(&iamv1.Environment{}, handler.EnqueueRequestsFromMapFunc(r.bindingsOfEnvironment),
 			builder.WithPredicates(specOrLifecycle)).
+		// Readiness too: an agency that loses its homeNamespace to another grants
+		// nothing, and its bindings say so.
 		Watches(&iamv1.Agency{}, handler.EnqueueRequestsFromMapFunc(r.bindingsOfAgency),
-			builder.WithPredicates(specOrLifecycle)).
+			builder.WithPredicates(specOrReadiness)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.bindingsInNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		WithOptions(r.controllerOptions(r.opts.workersFor(kindRoleBinding))).

@@ -61,8 +61,18 @@ func (l *snapshotLoader) agency(ctx context.Context, name string) error {
 	}
 	a := &iamv1.Agency{}
 	found, err := l.get(ctx, types.NamespacedName{Name: name}, a)
-	if found {
-		l.s.Agencies[name] = a
+	if !found || err != nil {
+		return err
+	}
+	l.s.Agencies[name] = a
+	// Every agency naming the same homeNamespace: which of them holds it decides
+	// whether this one grants anything (planner.HomeNamespaceHolder).
+	claimants, err := l.rel.agenciesWithHome(ctx, a.Spec.HomeNamespace)
+	for i := range claimants {
+		c := &claimants[i]
+		if l.first("agency/" + c.Name) {
+			l.s.Agencies[c.Name] = c
+		}
 	}
 	return err
 }

@@ -1,6 +1,8 @@
 package controllers_test
 
 import (
+	"time"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -119,3 +121,40 @@ func agencyWideRefs(u *iamv1.StudioUser) []string {
 	}
 	return u.Status.Access[0].Bindings
 }
+
+var _ = Describe("Home namespaces", func() {
+	It("belong to one agency only, the one created first, and an agency without its home is not Ready", func() {
+		home := newNamespace(nil)
+		first := newAgency(home)
+		Eventually(conditionOf(first, iamv1.ConditionReady)).Should(haveReason(metav1.ConditionTrue, iamv1.ReasonSucceeded))
+		time.Sleep(1100 * time.Millisecond) // creation times have a resolution of one second
+		second := newAgency(home)
+		Eventually(conditionOf(second, iamv1.ConditionStalled)).Should(haveReason(metav1.ConditionTrue, iamv1.ReasonHomeNamespaceTaken))
+		Expect(conditionOf(second, iamv1.ConditionReady)()).To(HaveField("Message", ContainSubstring(first.Name)))
+
+		By("bindings of the second claimant grant nothing; the first one's do")
+		prod := newEnvironment(home, first.Name)
+		ours, theirs := newUser(), newUser()
+		grab := newBinding(home, onAgency(second), names(theirs), iamv1.RoleOrganisationManager)
+		own := newBinding(home, onAgency(first), names(ours), iamv1.RolePlanner)
+		Eventually(conditionOf(grab, iamv1.ConditionStalled)).Should(haveReason(metav1.ConditionTrue, iamv1.ReasonHomeNamespaceTaken))
+		Eventually(accessOf(ours)).Should(Equal([]iamv1.EnvironmentAccess{
+			access(prod, first.Name, iamv1.AccessSourceAgency, refs(own), iamv1.RolePlanner),
+		}))
+		Eventually(conditionOf(theirs, iamv1.ConditionReady)).Should(haveReason(metav1.ConditionTrue, iamv1.ReasonSucceeded))
+		Expect(storeRows(theirs.Name)()).To(BeEmpty())
+		grants, err := studio.Service().GetGrants(ctx(), theirs.Name)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(grants.Grants).To(BeEmpty(), "no agency-wide grant from a binding of the second claimant")
+
+		By("once the first agency goes, the namespace is the second one's")
+		Expect(k8s.Delete(ctx(), first)).To(Succeed())
+		Eventually(conditionOf(second, iamv1.ConditionReady)).Should(haveReason(metav1.ConditionTrue, iamv1.ReasonSucceeded))
+		Eventually(conditionOf(grab, iamv1.ConditionReady)).Should(haveReason(metav1.ConditionTrue, iamv1.ReasonSucceeded))
+
+		By("deleting the home namespace, the agency stops being Ready")
+		Expect(k8s.Delete(ctx(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: home}})).To(Succeed())
+		Eventually(conditionOf(second, iamv1.ConditionStalled)).Should(haveReason(metav1.ConditionTrue, iamv1.ReasonHomeNamespaceNotFound))
+		Expect(conditionOf(second, iamv1.ConditionReady)()).To(HaveField("Status", metav1.ConditionFalse))
+	})
+})

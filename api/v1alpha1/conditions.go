@@ -31,6 +31,12 @@ const (
 	// ReasonNamespaceNotAllowed: the Environment's namespace is not one its Agency
 	// allows (spec.environmentNamespaces).
 	ReasonNamespaceNotAllowed = "NamespaceNotAllowed"
+	// ReasonHomeNamespaceTaken: another Agency, created earlier, has the same
+	// homeNamespace; a namespace is the home of one agency only, so this one grants
+	// nothing until one of them moves.
+	ReasonHomeNamespaceTaken = "HomeNamespaceTaken"
+	// ReasonHomeNamespaceNotFound: the Agency's homeNamespace does not exist.
+	ReasonHomeNamespaceNotFound = "HomeNamespaceNotFound"
 	// ReasonScopeNotAllowed: an agency-scoped RoleBinding outside the agency's
 	// homeNamespace.
 	ReasonScopeNotAllowed = "ScopeNotAllowed"

@@ -59,6 +59,9 @@ func EvaluateScope(b *iamv1.RoleBinding, s Snapshot) ScopeVerdict {
 				name, a.Spec.HomeNamespace, b.Namespace),
 		}
 	}
+	if why := HomeNamespaceTaken(a, s); why != "" {
+		return ScopeVerdict{Reason: iamv1.ReasonHomeNamespaceTaken, Message: why}
+	}
 	return ScopeVerdict{Agency: name}
 }
 

@@ -36,6 +36,9 @@ func ResolveEnvironment(env *iamv1.Environment, s Snapshot) EnvironmentResolutio
 			Message: fmt.Sprintf("Agency %q does not exist", name),
 		}
 	}
+	if holder := HomeNamespaceHolder(a, s); holder != a.Name {
+		return EnvironmentResolution{Reason: iamv1.ReasonHomeNamespaceTaken, Message: homeTakenMessage(a, holder)}
+	}
 	nsLabels, nsExists := s.NamespaceLabels[env.Namespace]
 	if allowed, why := NamespaceAllowed(a, env.Namespace, nsLabels, nsExists); !allowed {
 		return EnvironmentResolution{Reason: iamv1.ReasonNamespaceNotAllowed, Message: why}
@@ -84,4 +87,42 @@ func NamespaceAllowed(a *iamv1.Agency, ns string, nsLabels map[string]string, ns
 	default:
 		return false, fmt.Sprintf("Agency %q only allows Environments in its homeNamespace %q", a.Name, a.Spec.HomeNamespace)
 	}
+}
+
+// HomeNamespaceHolder is the Agency whose home a's homeNamespace is: of the live
+// agencies in s that name it, the one created first (by name when created in the same
+// second). A namespace is the home of one agency only; otherwise the admins of one,
+// who write RoleBindings there, could grant agency-wide roles on the other. s must
+// hold every agency naming that homeNamespace.
+func HomeNamespaceHolder(a *iamv1.Agency, s Snapshot) string {
+	holder := a
+	for _, other := range s.Agencies {
+		if other == nil || !other.DeletionTimestamp.IsZero() || other.Spec.HomeNamespace != a.Spec.HomeNamespace {
+			continue
+		}
+		if earlier(other, holder) {
+			holder = other
+		}
+	}
+	return holder.Name
+}
+
+func earlier(a, b *iamv1.Agency) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+	}
+	return a.Name < b.Name
+}
+
+func homeTakenMessage(a *iamv1.Agency, holder string) string {
+	return fmt.Sprintf("homeNamespace %q is the home of Agency %q, created first; Agency %q grants nothing until it has a namespace of its own",
+		a.Spec.HomeNamespace, holder, a.Name)
+}
+
+// HomeNamespaceTaken says why agency a may not use its homeNamespace, or "".
+func HomeNamespaceTaken(a *iamv1.Agency, s Snapshot) string {
+	if holder := HomeNamespaceHolder(a, s); holder != a.Name {
+		return homeTakenMessage(a, holder)
+	}
+	return ""
 }
