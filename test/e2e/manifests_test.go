@@ -114,10 +114,19 @@ func TestDeployManifestsAreHardened(t *testing.T) {
 				if len(env) == 0 || env[0].ValueFrom == nil || env[0].ValueFrom.SecretKeyRef == nil || env[0].ValueFrom.SecretKeyRef.Name != "studio-store-db" {
 					t.Errorf("the store's database URL must come from Secret studio-store-db, got %+v", env)
 				}
+				linkKey := false
 				for _, v := range store.Spec.Template.Spec.Volumes {
 					if v.PersistentVolumeClaim != nil {
 						t.Errorf("the PostgreSQL store must not mount a volume claim (%s)", v.Name)
 					}
+					linkKey = linkKey || v.Secret != nil && v.Secret.SecretName == "studio-store-link-key"
+				}
+				keyFile := false
+				for _, e := range env {
+					keyFile = keyFile || e.Name == "STUDIO_STORE_LINK_KEY_FILE" && strings.HasPrefix(e.Value, "/etc/studio/link-key/")
+				}
+				if !linkKey || !keyFile {
+					t.Errorf("the PostgreSQL store needs the shared link key from Secret studio-store-link-key (volume %v, STUDIO_STORE_LINK_KEY_FILE %v)", linkKey, keyFile)
 				}
 			}
 			if !strings.Contains(args, "--db=$(STUDIO_STORE_DB)") || !strings.Contains(args, "--tokens-file=") {
