@@ -45,6 +45,7 @@ type config struct {
 	leaderElectionNamespace string
 	metricsAddr             string
 	probeAddr               string
+	pprofAddr               string
 	zap                     zap.Options
 }
 
@@ -69,6 +70,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&c.leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader-election lease; default: the pod's namespace.")
 	fs.StringVar(&c.metricsAddr, "metrics-bind-address", ":8080", "Address of the metrics endpoint; 0 disables it.")
 	fs.StringVar(&c.probeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; 0 disables them.")
+	fs.StringVar(&c.pprofAddr, "pprof-bind-address", "", "Address of Go's /debug/pprof/ profiles, e.g. 127.0.0.1:6060; empty (the default) serves none.")
 	c.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err

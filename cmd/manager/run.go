@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		LeaderElectionNamespace: cfg.leaderElectionNamespace,
 		MetricsBindAddress:      cfg.metricsAddr,
 		HealthProbeBindAddress:  cfg.probeAddr,
+		PprofBindAddress:        cfg.pprofAddr,
 		StoreReady:              storeReady(cfg.storeURL, &http.Client{Timeout: readyTimeout}),
 	})
 	if err != nil {

@@ -59,6 +59,9 @@ type Options struct {
 	// MetricsBindAddress and HealthProbeBindAddress: "0" turns the server off.
 	MetricsBindAddress     string
 	HealthProbeBindAddress string
+	// PprofBindAddress serves Go's /debug/pprof/ profiles there; "" or "0" (the
+	// default) serves none. Profiles expose internals: bind it to localhost.
+	PprofBindAddress string
 	// StoreReady, when set, is the readiness check behind /readyz.
 	StoreReady healthz.Checker
 	// Logger of the manager; the zero value means controller-runtime's global one.
@@ -104,6 +107,7 @@ func NewManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsBindAddress},
 		HealthProbeBindAddress:  o.HealthProbeBindAddress,
+		PprofBindAddress:        o.PprofBindAddress,
 		LeaderElection:          o.LeaderElection,
 		LeaderElectionID:        LeaderElectionID,
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
