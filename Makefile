@@ -83,6 +83,14 @@ verify: manifests generate docs ## Fail if generated files (CRDs, RBAC, deepcopy
 build: ## Build bin/manager, bin/studio-store, bin/kubectl-studio and bin/studio-dev.
 	CGO_ENABLED=0 go build -o $(LOCALBIN)/ ./cmd/...
 
+# Image names are $(IMAGE_REGISTRY)/manager and $(IMAGE_REGISTRY)/studio-store; VERSION
+# (default: git describe) and IMAGE_TAG (default: VERSION) may be set on the command line.
+IMAGE_REGISTRY ?= ghcr.io/studio-operator
+
+.PHONY: images
+images: ## Build the OCI image archives bin/images/manager.tar and bin/images/studio-store.tar without Docker (reproducible).
+	go run ./hack/images -out $(LOCALBIN)/images -registry $(IMAGE_REGISTRY) -platform linux/$(GOARCH) $(if $(VERSION),-version $(VERSION)) $(if $(IMAGE_TAG),-tag $(IMAGE_TAG))
+
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager against the cluster in KUBECONFIG.
 	go run ./cmd/manager
