@@ -71,11 +71,20 @@ ui-screenshots: chromium ## Regenerate the screenshots of the store's pages in d
 	STUDIO_UI_SCREENSHOTS=$(CURDIR)/docs/images go test -count=1 -run 'TestBrowser$$' ./internal/store/ui/
 
 .PHONY: verify
-verify: manifests generate docs ## Fail if generated files (CRDs, RBAC, deepcopy, CRD reference) or go.mod drifted.
+verify: manifests generate docs chart-files ## Fail if generated files (CRDs, RBAC, deepcopy, CRD reference, chart copies) or go.mod drifted.
 	go mod tidy
-	@if [ -n "$$(git status --porcelain -- api config docs/crd-reference.md go.mod go.sum)" ]; then \
-		echo "generated files are out of date; run 'make manifests generate docs' and 'go mod tidy' and commit:"; \
-		git status --porcelain -- api config docs/crd-reference.md go.mod go.sum; git diff -- api config docs/crd-reference.md go.mod go.sum | head -50; exit 1; fi
+	@if [ -n "$$(git status --porcelain -- api config docs/crd-reference.md charts go.mod go.sum)" ]; then \
+		echo "generated files are out of date; run 'make manifests generate docs chart-files' and 'go mod tidy' and commit:"; \
+		git status --porcelain -- api config docs/crd-reference.md charts go.mod go.sum; git diff -- api config docs/crd-reference.md charts go.mod go.sum | head -50; exit 1; fi
+
+CHART_DIR ?= charts/studio-operator
+
+.PHONY: chart-files
+chart-files: ## Copy the CRDs, the RBAC rules and the Argo CD health checks from config/ into the Helm chart (crds/, files/).
+	rm -f $(CHART_DIR)/crds/*.yaml
+	cp config/crd/bases/*.yaml $(CHART_DIR)/crds/
+	cp config/rbac/role.yaml config/rbac/leader_election_role.yaml config/rbac/studio_viewer_role.yaml config/rbac/studio_editor_role.yaml $(CHART_DIR)/files/rbac/
+	cp config/argocd/argocd-cm-patch.yaml $(CHART_DIR)/files/
 
 ##@ Build
 
