@@ -139,6 +139,10 @@ hint "kubectl studio resend $user" "a new invitation mail in $dir/mail"
 hint "ls $dir/mail" "the invitation mails (.eml)"
 hint "less $dir/studio-dev.log" "manager and store logs"
 
+say "The Studio's Users page: $STUDIO_STORE_URL/ui/"
+note "open it in a browser and sign in with the store token, the value of STUDIO_STORE_TOKEN in"
+note "$dir/env (an admin token: it may also invite and remove users made in the Studio)"
+
 if [[ ${DEMO_EXIT:-} == 1 ]]; then
   stop_sandbox
   exit 0

@@ -12,9 +12,15 @@ import (
 	"github.com/studio-operator/studio-operator/internal/store"
 )
 
-// verificationTTL is how long a chain check is shown before it is made again. A check
-// re-walks the whole log, so pages opened in quick succession share one.
-const verificationTTL = 30 * time.Second
+// The chain check re-walks the whole log (seconds for hundreds of thousands of
+// entries), so it never holds up a page: pages show the last check and start a new one
+// in the background when that is older than verificationTTL. Only the first page
+// after start waits, up to verificationWait, for the first check.
+const (
+	verificationTTL     = 30 * time.Second
+	verificationWait    = time.Second
+	verificationTimeout = 5 * time.Minute
+)
 
 type auditPage struct {
 	User, Agency, Environment string
@@ -27,7 +33,10 @@ type auditPage struct {
 type verification struct {
 	store.AuditVerification
 	CheckedAt time.Time
-	Err       bool
+	// Pending: no check has finished yet.
+	Pending bool
+	// Err: the last check could not be made.
+	Err bool
 }
 
 func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, v *visit) error {
@@ -57,37 +66,64 @@ func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, v *visit) er
 		return err
 	}
 	page.List = list
-	if page.Verification, err = h.verified.get(r.Context(), h.api); err != nil {
-		h.logFailure(r.Context(), r, err)
-	}
+	page.Verification = h.verified.get(r.Context(), h.api)
 	h.render(w, r, v, http.StatusOK, tmplAudit, "audit", "Audit log", page)
 	return nil
 }
 
-// verificationCache keeps the last chain check for verificationTTL.
+// verificationCache keeps the last chain check and runs at most one at a time.
 type verificationCache struct {
-	mu   sync.Mutex
-	last verification
-	now  func() time.Time
+	mu      sync.Mutex
+	last    verification
+	running chan struct{} // closed when the check under way ends; nil when none runs
+	now     func() time.Time
+	log     func(error)
 }
 
-func newVerificationCache(now func() time.Time) *verificationCache {
-	return &verificationCache{now: now}
+func newVerificationCache(now func() time.Time, log func(error)) *verificationCache {
+	return &verificationCache{now: now, log: log}
 }
 
-// get returns a check at most verificationTTL old. A check that could not be made is
-// shown as such (with its error) and not kept.
-func (c *verificationCache) get(ctx context.Context, api store.API) (verification, error) {
+// get returns the last check, starting a new one when it is stale; before the first
+// check has finished it waits for it a little.
+func (c *verificationCache) get(ctx context.Context, api store.API) verification {
+	c.mu.Lock()
+	stale := c.last.CheckedAt.IsZero() || c.now().Sub(c.last.CheckedAt) >= verificationTTL
+	if stale && c.running == nil {
+		c.running = make(chan struct{})
+		go c.check(api, c.running)
+	}
+	running, last := c.running, c.last
+	c.mu.Unlock()
+	if !last.CheckedAt.IsZero() || running == nil {
+		return last
+	}
+	select {
+	case <-running:
+	case <-time.After(verificationWait):
+	case <-ctx.Done():
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := c.now()
-	if !c.last.CheckedAt.IsZero() && now.Sub(c.last.CheckedAt) < verificationTTL {
-		return c.last, nil
+	if c.last.CheckedAt.IsZero() {
+		return verification{Pending: true}
 	}
+	return c.last
+}
+
+// check runs one chain check; it outlives the request that started it.
+func (c *verificationCache) check(api store.API, done chan struct{}) {
+	ctx, cancel := context.WithTimeout(context.Background(), verificationTimeout)
+	defer cancel()
 	res, err := api.VerifyAudit(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if err != nil {
-		return verification{CheckedAt: now, Err: true}, err
+		c.log(err)
+		c.last = verification{CheckedAt: c.now(), Err: true}
+	} else {
+		c.last = verification{AuditVerification: res, CheckedAt: c.now()}
 	}
-	c.last = verification{AuditVerification: res, CheckedAt: now}
-	return c.last, nil
+	c.running = nil
+	close(done)
 }

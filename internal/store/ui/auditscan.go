@@ -8,10 +8,11 @@ import (
 )
 
 // The store lists the audit log forwards, in seq order after a given seq; the pages
-// show it newest first. newestAudit reads backwards through windows of seq numbers:
-// each window is read forwards, starting close below the point reached and growing
-// while matches are sparse, so a page costs a few indexed reads whether the filter
-// matches every entry or one in a million, and never reads the whole log.
+// show it newest first. newestAudit reads the entries of a filter that has few whole
+// and reverses them; for one with many it reads backwards through windows of seq
+// numbers: each window is read forwards, starting close below the point reached and
+// growing while matches are sparse, so a page costs a few reads and never the whole
+// log.
 
 // auditReadLimit is the store's page size for one window read.
 const auditReadLimit = 1000
@@ -20,22 +21,54 @@ const auditReadLimit = 1000
 // the newest), newest first, and the before of the next, older page (0: none). n must
 // be below auditReadLimit.
 func newestAudit(ctx context.Context, api store.API, f store.AuditFilter, before int64, n int) ([]store.AuditEntry, int64, error) {
+	// A filter with few entries (a user's, a quiet environment's) is read whole in one
+	// forward read: one pass over the log, where the windows would take many. The
+	// whole log is large, or cheap to read in windows.
+	page := store.AuditPage{Next: new(int64)}
+	if f.User != "" || f.Agency != "" || f.Environment != "" {
+		first := f
+		first.After, first.Limit = 0, auditReadLimit
+		var err error
+		if page, err = api.ListAudit(ctx, first); err != nil {
+			return nil, 0, err
+		}
+	}
+	var newest []store.AuditEntry
+	var err error
+	if page.Next == nil {
+		for _, e := range slices.Backward(page.Entries) {
+			if before <= 0 || e.Seq < before {
+				newest = append(newest, e)
+			}
+		}
+	} else if newest, err = newestInWindows(ctx, api, f, before, n+1); err != nil {
+		return nil, 0, err
+	}
+	// One more than shown says whether an older page exists.
+	if len(newest) > n {
+		return newest[:n], newest[n-1].Seq, nil
+	}
+	return newest, 0, nil
+}
+
+// newestInWindows returns at least need entries of f below before (all when fewer
+// exist), newest first, reading windows of seq numbers downwards.
+func newestInWindows(ctx context.Context, api store.API, f store.AuditFilter, before int64, need int) ([]store.AuditEntry, error) {
 	hi := before
 	if hi <= 0 {
 		last, err := lastAuditSeq(ctx, api, f)
 		if err != nil || last == 0 {
-			return nil, 0, err
+			return nil, err
 		}
 		hi = last + 1
 	}
-	need := n + 1 // one more than shown says whether an older page exists
 	var newest []store.AuditEntry
 	step := int64(2 * need)
 	for hi > 1 && len(newest) < need {
 		lo := max(0, hi-1-step)
 		got, complete, err := auditWindow(ctx, api, f, lo, hi)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		if !complete {
 			// More entries in the window than one read returns: the newest of them
@@ -50,10 +83,7 @@ func newestAudit(ctx context.Context, api store.API, f store.AuditFilter, before
 			break
 		}
 	}
-	if len(newest) > n {
-		return newest[:n], newest[n-1].Seq, nil
-	}
-	return newest, 0, nil
+	return newest, nil
 }
 
 // auditWindow reads the entries of f with lo < seq < hi, in seq order; complete is

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/studio-operator/studio-operator/internal/cascade"
 	"github.com/studio-operator/studio-operator/internal/store"
@@ -16,7 +17,10 @@ const (
 	environmentsPerPage = 50
 	membersPerPage      = 50
 	memberScanBudget    = 1000
-	notifiedShown       = 100
+	// memberBatch is the store page size of those scans: candidates are read in
+	// small pages, because each costs an access read.
+	memberBatch   = 100
+	notifiedShown = 50
 )
 
 type environmentsPage struct {
@@ -72,11 +76,12 @@ type environmentPage struct {
 	Looked      int
 	Partial     bool
 	// Capabilities lists, per capability, the members of this page that have it.
-	Capabilities []capabilityRow
-	Notified     []memberRow
-	// MoreNotified: more notified users exist than are shown.
-	MoreNotified bool
-	AuditURL     string
+	Capabilities     []capabilityRow
+	Notified         []memberRow
+	NotifiedPartial  bool
+	NotifiedNextURL  string
+	NotifiedFirstURL string
+	AuditURL         string
 }
 
 type memberRow struct {
@@ -104,21 +109,30 @@ func (h *Handler) environmentPage(w http.ResponseWriter, r *http.Request, v *vis
 		return err
 	}
 	// Notified users hold Agent or Operator from a grant on the environment itself.
-	notified, more, err := h.membersOf(ctx, env, store.UserFilter{Environment: env.Key}, scanPosition{}, notifiedShown, memberScanBudget,
+	// They are found among the agency's users too: the store's listing by
+	// environment walks every user for each page.
+	npos := r.URL.Query().Get("npos")
+	notified, nres, err := h.membersOf(ctx, env, store.UserFilter{Agency: env.Agency}, decodePosition(npos), notifiedShown, memberScanBudget,
 		func(a store.EnvironmentAccess) bool { return a.Notify })
 	if err != nil {
 		return err
 	}
 	page := environmentPage{
 		Environment: env, Members: members, Looked: res.looked, Partial: res.partial,
-		Notified: notified, MoreNotified: more.next != nil,
+		Notified: notified, NotifiedPartial: nres.partial,
 		AuditURL: "/ui/audit?" + url.Values{"environment": {env.Key}}.Encode(),
 	}
 	if res.next != nil {
-		page.NextURL = envPageURL(env.Key, res.next.encode())
+		page.NextURL = envPageURL(env.Key, "pos", res.next.encode(), npos)
 	}
 	if pos != "" {
-		page.FirstURL = envPageURL(env.Key, "")
+		page.FirstURL = envPageURL(env.Key, "pos", "", npos)
+	}
+	if nres.next != nil {
+		page.NotifiedNextURL = envPageURL(env.Key, "npos", nres.next.encode(), pos)
+	}
+	if npos != "" {
+		page.NotifiedFirstURL = envPageURL(env.Key, "npos", "", pos)
 	}
 	for _, c := range cascade.AllCapabilities {
 		row := capabilityRow{Capability: c}
@@ -135,10 +149,23 @@ func (h *Handler) environmentPage(w http.ResponseWriter, r *http.Request, v *vis
 	return nil
 }
 
-func envPageURL(key, pos string) string {
+// envPageURL is the environment page with the position of one list (name: pos for
+// the users with access, npos for the notified) and that of the other kept.
+func envPageURL(key, name, value, other string) string {
+	q := url.Values{}
+	if value != "" {
+		q.Set(name, value)
+	}
+	otherName := "npos"
+	if name == "npos" {
+		otherName = "pos"
+	}
+	if other != "" {
+		q.Set(otherName, other)
+	}
 	u := "/ui/environments/" + url.PathEscape(key)
-	if pos != "" {
-		u += "?" + url.Values{"pos": {pos}}.Encode()
+	if len(q) > 0 {
+		u += "?" + q.Encode()
 	}
 	return u
 }
@@ -148,16 +175,16 @@ func envPageURL(key, pos string) string {
 func (h *Handler) membersOf(ctx context.Context, env store.Environment, f store.UserFilter, pos scanPosition, want, budget int,
 	also func(store.EnvironmentAccess) bool) ([]memberRow, scanResult, error) {
 	found := map[string]store.EnvironmentAccess{}
-	s := userScan{filter: f, want: want, budget: budget, keep: func(ctx context.Context, u store.User) (bool, error) {
-		if u.State == store.UserRemoved || u.State == store.UserSuspended {
-			return false, nil
-		}
-		access, err := h.api.GetAccess(ctx, u.Key)
+	var mu sync.Mutex
+	s := userScan{filter: f, want: want, budget: budget, batch: memberBatch, readers: accessReaders, keep: func(ctx context.Context, u store.User) (bool, error) {
+		access, err := h.accessOf(ctx, u)
 		if err != nil {
 			return false, err
 		}
 		for _, a := range access.Environments {
 			if a.Environment == env.Key && (also == nil || also(a)) {
+				mu.Lock()
+				defer mu.Unlock()
 				found[u.Key] = a
 				return true, nil
 			}

@@ -168,7 +168,11 @@ func (h *Handler) renderStoreError(w http.ResponseWriter, r *http.Request, v *vi
 	}
 	text := ""
 	if e, ok := err.(*store.Error); ok && !code.Transient() && e.Message != "" {
-		text = e.Error()
+		text = e.Message
+		if e.Field != "" {
+			text = e.Field + ": " + text
+		}
+		text = strings.ToUpper(text[:1]) + text[1:] + "."
 	}
 	h.renderErrorText(w, r, v, status, text)
 }

@@ -3,8 +3,10 @@ package ui
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/studio-operator/studio-operator/internal/store"
 )
@@ -64,6 +66,11 @@ type userScan struct {
 	want int
 	// budget bounds the records looked at in one request.
 	budget int
+	// batch is the store page size; 0 means want, or filteredBatch with keep.
+	batch int
+	// readers > 1 runs keep on that many users at a time (for a keep that reads
+	// the store).
+	readers int
 }
 
 // scanResult is one page of a scan.
@@ -80,9 +87,13 @@ type scanResult struct {
 // run reads from pos until want users are kept, the store has no more, or the budget
 // is spent.
 func (s userScan) run(ctx context.Context, api store.API, pos scanPosition) (scanResult, error) {
-	batch := s.want
-	if s.keep != nil {
+	batch := s.batch
+	switch {
+	case batch > 0:
+	case s.keep != nil:
 		batch = filteredBatch
+	default:
+		batch = s.want
 	}
 	var res scanResult
 	// Every call looks at one record at least, so the budget bounds the calls; the
@@ -104,22 +115,27 @@ func (s userScan) run(ctx context.Context, api store.API, pos scanPosition) (sca
 		} else {
 			items = nil
 		}
-		for i, u := range items {
-			res.looked++
-			ok := true
-			if s.keep != nil {
-				if ok, err = s.keep(ctx, u); err != nil {
-					return scanResult{}, err
+		for start := 0; start < len(items); {
+			end := min(len(items), start+s.budget-res.looked)
+			if s.readers > 1 {
+				end = min(end, start+2*s.readers)
+			}
+			kept, err := s.evaluate(ctx, items[start:end])
+			if err != nil {
+				return scanResult{}, err
+			}
+			for j, ok := range kept {
+				res.looked++
+				if ok {
+					res.users = append(res.users, items[start+j])
+				}
+				if len(res.users) == s.want || res.looked >= s.budget {
+					res.partial = len(res.users) < s.want
+					res.next = after(pos, page, pos.skip+start+j+1)
+					return res, nil
 				}
 			}
-			if ok {
-				res.users = append(res.users, u)
-			}
-			if len(res.users) == s.want || res.looked >= s.budget {
-				res.partial = len(res.users) < s.want
-				res.next = after(pos, page, pos.skip+i+1)
-				return res, nil
-			}
+			start = end
 		}
 		if page.Next == nil {
 			return res, nil
@@ -128,6 +144,39 @@ func (s userScan) run(ctx context.Context, api store.API, pos scanPosition) (sca
 	}
 	res.partial, res.next = true, &pos
 	return res, nil
+}
+
+// evaluate applies keep to users, with up to readers at a time.
+func (s userScan) evaluate(ctx context.Context, users []store.User) ([]bool, error) {
+	kept := make([]bool, len(users))
+	if s.keep == nil {
+		for i := range kept {
+			kept[i] = true
+		}
+		return kept, nil
+	}
+	if s.readers <= 1 {
+		for i, u := range users {
+			ok, err := s.keep(ctx, u)
+			if err != nil {
+				return nil, err
+			}
+			kept[i] = ok
+		}
+		return kept, nil
+	}
+	errs := make([]error, len(users))
+	slots := make(chan struct{}, s.readers)
+	var wg sync.WaitGroup
+	for i, u := range users {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			kept[i], errs[i] = s.keep(ctx, u)
+		})
+	}
+	wg.Wait()
+	return kept, errors.Join(errs...)
 }
 
 // after is the position after the first n records of the page read at pos.

@@ -80,6 +80,9 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, _ *visit) error
 		h.renderSignIn(w, r, http.StatusUnauthorized, page)
 		return nil
 	}
+	if old, err := r.Cookie(sessionCookie); err == nil {
+		h.sessions.end(old.Value) // a sign-in always starts a new session
+	}
 	id, _ := h.sessions.create(p)
 	http.SetCookie(w, h.cookie(r, sessionCookie, id, 0))
 	http.SetCookie(w, h.cookie(r, signInCookie, "", -1))

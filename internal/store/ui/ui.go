@@ -101,7 +101,9 @@ func New(api store.API, authn Authenticator, opts Options) (*Handler, error) {
 	}
 	h.sessions = newSessionStore(idle, maxAge, h.now)
 	h.attempts = newAttemptLimiter(h.now)
-	h.verified = newVerificationCache(h.now)
+	h.verified = newVerificationCache(h.now, func(err error) {
+		h.log.LogAttrs(context.Background(), slog.LevelError, "audit chain check failed", slog.String("code", string(store.CodeOf(err))), slog.Any("error", err))
+	})
 	for _, rt := range h.routes() {
 		h.mux.Handle(rt.pattern, h.wrap(rt.access, rt.handle))
 	}

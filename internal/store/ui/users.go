@@ -3,12 +3,14 @@ package ui
 import (
 	"cmp"
 	"context"
+	"errors"
 	"net/http"
 	"net/mail"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/studio-operator/studio-operator/internal/store"
@@ -18,8 +20,8 @@ import (
 const (
 	usersPerPage = 50
 	// userScanBudget bounds the records one overview page looks at when it filters by
-	// search term or state: 20 store pages of 500.
-	userScanBudget = 10000
+	// search term or state: 10 store pages of 500.
+	userScanBudget = 5000
 	// maxSearchLen bounds the search term and the filter values.
 	maxSearchLen = 254
 	// maxListedEnvironments is how many environments the filter menus list; with more,
@@ -121,27 +123,93 @@ func (o overviewQuery) filtering() bool {
 	return o.Search != "" || o.Agency != "" || o.Environment != "" || o.State != ""
 }
 
-// scan turns the query into a store filter and, for what the store does not filter,
-// a filter here.
-func (o overviewQuery) scan() userScan {
-	s := userScan{filter: store.UserFilter{Agency: o.Agency, Environment: o.Environment}, want: usersPerPage, budget: userScanBudget}
-	search := strings.ToLower(o.Search)
-	if isAddress(o.Search) {
+// accessCache keeps the access read while scanning, for the rows of the page.
+type accessCache struct {
+	mu sync.Mutex
+	m  map[string]store.Access
+}
+
+func (c *accessCache) put(key string, a store.Access) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[key] = a
+}
+
+func (c *accessCache) get(key string) (store.Access, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.m[key]
+	return a, ok
+}
+
+// scanOf turns the query into a store filter and, for what the store does not filter,
+// a filter here. The environment filter keeps the users who can access the
+// environment, through their own grants there or their agency's: it lists the
+// environment's agency and reads each candidate's access (which the rows reuse).
+// none reports a filter that matches nobody (an unknown environment, or one of
+// another agency than the agency filter).
+func (h *Handler) scanOf(ctx context.Context, q overviewQuery, names map[string]envOption) (s userScan, cache *accessCache, none bool, err error) {
+	s = userScan{filter: store.UserFilter{Agency: q.Agency}, want: usersPerPage, budget: userScanBudget}
+	cache = &accessCache{m: map[string]store.Access{}}
+	var env string
+	if q.Environment != "" {
+		e, ok := names[q.Environment]
+		if !ok {
+			got, err := h.api.GetEnvironment(ctx, q.Environment)
+			if store.IsNotFound(err) {
+				return s, cache, true, nil
+			}
+			if err != nil {
+				return s, cache, false, err
+			}
+			e = envOption{Key: got.Key, Name: got.DisplayName, Agency: got.Agency}
+		}
+		if q.Agency != "" && q.Agency != e.Agency {
+			return s, cache, true, nil
+		}
+		env, s.filter.Agency = e.Key, e.Agency
+		s.batch, s.readers = memberBatch, accessReaders
+	}
+	search := strings.ToLower(q.Search)
+	if isAddress(q.Search) {
 		// A whole address is looked up in the store's email index.
-		s.filter.Email, search = o.Search, ""
+		s.filter.Email, search = q.Search, ""
 	}
-	state := store.UserState(o.State)
-	if search == "" && state == "" {
-		return s
+	state := store.UserState(q.State)
+	if search == "" && state == "" && env == "" {
+		return s, cache, false, nil
 	}
-	s.keep = func(_ context.Context, u store.User) (bool, error) {
+	s.keep = func(ctx context.Context, u store.User) (bool, error) {
 		if state != "" && u.State != state {
 			return false, nil
 		}
-		return search == "" || strings.Contains(strings.ToLower(u.Key), search) ||
-			strings.Contains(strings.ToLower(u.DisplayName), search) || strings.Contains(strings.ToLower(u.Email), search), nil
+		if search != "" && !strings.Contains(strings.ToLower(u.Key), search) &&
+			!strings.Contains(strings.ToLower(u.DisplayName), search) && !strings.Contains(strings.ToLower(u.Email), search) {
+			return false, nil
+		}
+		if env == "" {
+			return true, nil
+		}
+		access, err := h.accessOf(ctx, u)
+		if err != nil {
+			return false, err
+		}
+		cache.put(u.Key, access)
+		return slices.ContainsFunc(access.Environments, func(a store.EnvironmentAccess) bool { return a.Environment == env }), nil
 	}
-	return s
+	return s, cache, false, nil
+}
+
+// accessOf reads u's effective access; suspended and removed users have none.
+func (h *Handler) accessOf(ctx context.Context, u store.User) (store.Access, error) {
+	if u.State == store.UserRemoved || u.State == store.UserSuspended {
+		return store.Access{}, nil
+	}
+	access, err := h.api.GetAccess(ctx, u.Key)
+	if store.IsNotFound(err) {
+		return store.Access{}, nil // removed for good between the listing and this read
+	}
+	return access, err
 }
 
 func isAddress(s string) bool {
@@ -211,25 +279,27 @@ func (h *Handler) overview(ctx context.Context, q overviewQuery, selected string
 	if err != nil {
 		return nil, err
 	}
-	res, err := q.scan().run(ctx, h.api, decodePosition(q.Position))
-	if err != nil {
-		return nil, err
-	}
 	names := map[string]envOption{}
 	for _, e := range envs {
 		names[e.Key] = e
+	}
+	scan, cache, none, err := h.scanOf(ctx, q, names)
+	if err != nil {
+		return nil, err
+	}
+	var res scanResult
+	if !none {
+		if res, err = scan.run(ctx, h.api, decodePosition(q.Position)); err != nil {
+			return nil, err
+		}
 	}
 	page := &usersPage{
 		Query: q, States: userStates, Environments: envs, ManyEnvironments: many,
 		Agencies: agenciesOf(envs), Looked: res.looked, Partial: res.partial,
 		PageNumber: max(q.Page, 1),
 	}
-	for _, u := range res.users {
-		row := userRow{User: u, Selected: u.Key == selected}
-		if row.Environments, err = h.environmentsOf(ctx, u, names); err != nil {
-			return nil, err
-		}
-		page.Rows = append(page.Rows, row)
+	if page.Rows, err = h.rowsOf(ctx, res.users, names, cache, selected); err != nil {
+		return nil, err
 	}
 	sortRows(page.Rows, q.Sort, q.Desc)
 	for i := range page.Rows {
@@ -252,27 +322,39 @@ func (h *Handler) overview(ctx context.Context, q overviewQuery, selected string
 	return page, nil
 }
 
-// environmentsOf lists the environments u can access, with their display names.
-func (h *Handler) environmentsOf(ctx context.Context, u store.User, names map[string]envOption) ([]envOption, error) {
-	if u.State == store.UserRemoved || u.State == store.UserSuspended {
-		return nil, nil // no access (and the store would say so after a read)
+// accessReaders bounds the concurrent access reads of one page: the store serves
+// reads in parallel, and a page of 50 rows is 50 reads.
+const accessReaders = 4
+
+// rowsOf makes the table rows of users with the environments each can access, read
+// now unless the scan read them.
+func (h *Handler) rowsOf(ctx context.Context, users []store.User, names map[string]envOption, cache *accessCache, selected string) ([]userRow, error) {
+	rows := make([]userRow, len(users))
+	errs := make([]error, len(users))
+	slots := make(chan struct{}, accessReaders)
+	var wg sync.WaitGroup
+	for i, u := range users {
+		rows[i] = userRow{User: u, Selected: u.Key == selected}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			access, ok := cache.get(u.Key)
+			if !ok {
+				if access, errs[i] = h.accessOf(ctx, u); errs[i] != nil {
+					return
+				}
+			}
+			for _, a := range access.Environments {
+				e, ok := names[a.Environment]
+				if !ok {
+					e = envOption{Key: a.Environment, Agency: a.Agency}
+				}
+				rows[i].Environments = append(rows[i].Environments, e)
+			}
+		})
 	}
-	access, err := h.api.GetAccess(ctx, u.Key)
-	if err != nil {
-		if store.IsNotFound(err) {
-			return nil, nil // removed for good between the listing and this read
-		}
-		return nil, err
-	}
-	out := make([]envOption, 0, len(access.Environments))
-	for _, a := range access.Environments {
-		e, ok := names[a.Environment]
-		if !ok {
-			e = envOption{Key: a.Environment, Agency: a.Agency}
-		}
-		out = append(out, e)
-	}
-	return out, nil
+	wg.Wait()
+	return rows, errors.Join(errs...)
 }
 
 // environmentOptions lists the environments for the filter menus and the names in
