@@ -194,3 +194,59 @@ func TestNoSecretsInLogsOrURLs(t *testing.T) {
 		}
 	}
 }
+
+// TestInviteForm: refusals say what to fix and keep what was entered; the same form
+// sent twice sends one invitation; a reader cannot open the form.
+func TestInviteForm(t *testing.T) {
+	s := startStudio(t)
+	seed(t, s)
+	b := newBrowserless(t, s.URL)
+	b.mustSignIn(adminToken)
+	csrf := b.csrf(b.get("/ui/invite"))
+	form := func(key, email, scope string, roles ...string) url.Values {
+		return url.Values{"csrf": {csrf}, "idempotency": {"form-1"}, "key": {key}, "email": {email}, "displayName": {"Lee"},
+			"type": {"User"}, "locale": {"en"}, "scope": {scope}, "roles": roles}
+	}
+	for name, tc := range map[string]struct {
+		form   url.Values
+		status int
+		says   string
+	}{
+		"a name Kubernetes refuses": {form("Lee Smith", "lee@example.com", ""), http.StatusUnprocessableEntity, "lower-case letters"},
+		"a bad email":               {form("lee", "lee-at-example", ""), http.StatusUnprocessableEntity, "email address"},
+		"an email in use":           {form("lee", "ana@example.com", ""), http.StatusConflict, "Another user already has this email address"},
+		"roles without a scope":     {form("lee", "lee@example.com", "", "Agent"), http.StatusUnprocessableEntity, "Choose where the roles apply"},
+		"an agency role at environment scope": {form("lee", "lee@example.com", "environment:team-support.webchat", "OrganisationManager"),
+			http.StatusUnprocessableEntity, "OrganisationManager can only be granted at agency scope"},
+		"a role that does not exist": {form("lee", "lee@example.com", "agency:acme", "Supervisor"), http.StatusUnprocessableEntity, "not a role that can be given"},
+	} {
+		p := b.post("/ui/invite", tc.form)
+		if p.status != tc.status || !strings.Contains(p.body, tc.says) {
+			t.Errorf("%s: %d, want %d saying %q", name, p.status, tc.status, tc.says)
+		}
+		if !strings.Contains(p.body, `value="`+tc.form.Get("email")+`"`) {
+			t.Errorf("%s: the form lost the email entered", name)
+		}
+	}
+	if _, err := s.API.GetUser(t.Context(), "lee"); !store.IsNotFound(err) {
+		t.Fatalf("a refused form created the user: %v", err)
+	}
+	ok := form("lee", "lee@example.com", "agency:acme", "Analyst")
+	first := b.post("/ui/invite", ok)
+	again := b.post("/ui/invite", ok)
+	if first.status != http.StatusOK || again.status != http.StatusOK {
+		t.Fatalf("inviting: %d, then %d", first.status, again.status)
+	}
+	if l1, l2 := regexpLink.FindString(first.body), regexpLink.FindString(again.body); l1 == "" || l1 != l2 {
+		t.Errorf("the same form sent twice showed links %q and %q, want the same one", l1, l2)
+	}
+	inv, err := s.API.GetInvitation(t.Context(), "lee")
+	if err != nil || inv.SendCount != 1 {
+		t.Errorf("invitation after the same form twice: %+v, %v; want sent once", inv, err)
+	}
+	reader := newBrowserless(t, s.URL)
+	reader.mustSignIn(readerToken)
+	if p := reader.get("/ui/invite"); p.status != http.StatusForbidden {
+		t.Errorf("a reader opens the invite form: %d, want 403", p.status)
+	}
+}

@@ -24,8 +24,8 @@ type Authenticator interface {
 
 // Options tune the pages. The zero value is usable.
 type Options struct {
-	// Logger receives one line per request (route pattern, status, duration) and
-	// failures. Nil discards.
+	// Logger receives one line per request (route pattern, status, duration: pages
+	// read at debug level, forms and failures at info) and failures. Nil discards.
 	Logger *slog.Logger
 	// SecureCookies marks the cookies Secure even on plain-HTTP requests: set it when
 	// a TLS-terminating proxy serves the store over https.
@@ -162,7 +162,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if pattern == "" {
 			pattern = "unmatched"
 		}
-		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		h.log.LogAttrs(r.Context(), requestLevel(r.Method, sw.status), "request",
 			slog.String("method", r.Method), slog.String("route", pattern),
 			slog.Int("status", sw.status), slog.Duration("duration", h.now().Sub(start)))
 	}()
@@ -175,6 +175,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.mux.ServeHTTP(sw, r)
+}
+
+// requestLevel follows the API's log levels: pages read that succeed are debug (the
+// bulk of the traffic), forms and failures info, server errors warnings.
+func requestLevel(method string, status int) slog.Level {
+	switch {
+	case status >= http.StatusInternalServerError:
+		return slog.LevelWarn
+	case (method == http.MethodGet || method == http.MethodHead) && status < http.StatusBadRequest:
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
 }
 
 // wrap adds what every page needs: the session, the access check, and for forms the
