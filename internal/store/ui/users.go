@@ -55,8 +55,18 @@ type overviewQuery struct {
 	Sort        string
 	Desc        bool
 	Position    string
-	Page        int
+	// Back lists the positions of the pages before this one, oldest first (at most
+	// maxBack; "-" is the first page), for "Previous page".
+	Back []string
+	Page int
 }
+
+// maxBack bounds the pages "Previous page" can go back through; further back, it goes
+// to the first page.
+const maxBack = 20
+
+// firstPosition stands for the first page in Back.
+const firstPosition = "-"
 
 func parseOverviewQuery(q url.Values) overviewQuery {
 	get := func(name string) string {
@@ -82,6 +92,10 @@ func parseOverviewQuery(q url.Values) overviewQuery {
 	if o.Position == "" {
 		o.Page = 0
 	}
+	if back := q.Get("back"); back != "" && o.Position != "" && len(back) <= maxBack*(maxSearchLen+1) {
+		o.Back = strings.Split(back, ".")
+		o.Back = o.Back[max(0, len(o.Back)-maxBack):]
+	}
 	return o
 }
 
@@ -104,6 +118,7 @@ func (o overviewQuery) values() url.Values {
 		set("dir", "desc")
 	}
 	set("pos", o.Position)
+	set("back", strings.Join(o.Back, "."))
 	if o.Page > 1 {
 		set("page", strconv.Itoa(o.Page))
 	}
@@ -231,6 +246,7 @@ type usersPage struct {
 	Rows             []userRow
 	PageNumber       int
 	FirstURL         string
+	PreviousURL      string
 	NextURL          string
 	Looked           int
 	Partial          bool
@@ -308,13 +324,20 @@ func (h *Handler) overview(ctx context.Context, q overviewQuery, selected string
 	page.Columns, page.SortNote = columns(q)
 	if res.next != nil {
 		n := q
-		n.Position, n.Page = res.next.encode(), page.PageNumber+1
+		here := cmp.Or(q.Position, firstPosition)
+		n.Position, n.Page, n.Back = res.next.encode(), page.PageNumber+1, append(slices.Clone(q.Back), here)
+		n.Back = n.Back[max(0, len(n.Back)-maxBack):]
 		page.NextURL = n.url("/ui/users")
 	}
 	if q.Position != "" {
 		f := q
-		f.Position, f.Page = "", 0
+		f.Position, f.Page, f.Back = "", 0, nil
 		page.FirstURL = f.url("/ui/users")
+		p := f
+		if last := len(q.Back) - 1; last >= 0 && q.Back[last] != firstPosition {
+			p.Position, p.Page, p.Back = q.Back[last], page.PageNumber-1, q.Back[:last]
+		}
+		page.PreviousURL = p.url("/ui/users")
 	}
 	if q.filtering() {
 		page.ResetURL = "/ui/users"
