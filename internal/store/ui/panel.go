@@ -96,7 +96,8 @@ func actionsFor(u store.User, v *visit, back overviewQuery) userActions {
 	}
 	if u.ManagedBy != "" {
 		a.Managed = &managedNote{Instance: u.ManagedBy, User: u.Key, Commands: []kubectlCommand{
-			{ID: "cmd-link", Label: "Send a fresh invitation link, then read it", Command: "kubectl studio resend " + u.Key + " && kubectl studio invite-link " + u.Key},
+			{ID: "cmd-resend", Label: "Send a fresh invitation (the old link stops working)", Command: "kubectl studio resend " + u.Key},
+			{ID: "cmd-link", Label: "Then, once the operator has sent it, print its link", Command: "kubectl studio invite-link " + u.Key},
 			{ID: "cmd-remove", Label: "Remove the user (revokes all access)", Command: "kubectl delete studiouser " + u.Key},
 		}}
 	}
