@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -14,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/operator/metrics"
@@ -28,6 +30,12 @@ const kindAgency = "Agency"
 // Delete, deletes it once the agency's Environments are gone.
 type AgencyReconciler struct {
 	reconciler
+	// revocations holds the mass-revocation guard, whose holds the agency reports.
+	revocations *revocations
+	// requeueUsers re-queues StudioUsers (whose held revocations were approved).
+	requeueUsers func(names []string)
+	// ignored remembers, per agency, the approval last reported as ignored.
+	ignored sync.Map
 }
 
 // +kubebuilder:rbac:groups=iam.studio-operator.io,resources=agencies,verbs=get;list;watch;update;patch
@@ -56,6 +64,9 @@ func (r *AgencyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 			return ctrl.Result{}, err
 		}
 		out = r.reconcileRecord(ctx, a)
+		if out.kind == outcomeReady {
+			out = r.reportHeld(a, old.HeldRevocations)
+		}
 	}
 	return r.finish(a, &a.Status.CommonStatus, old.Conditions, out, r.timing)
 }
@@ -95,6 +106,46 @@ func (r *AgencyReconciler) reconcileRecord(ctx context.Context, a *iamv1.Agency)
 }
 
 const msgAgencyReady = "the agency is recorded in the Studio"
+
+// reportHeld shows the revocations the guard holds in the agency (condition
+// RevocationHeld, status.heldRevocations, a Warning event for each new plan) and acts
+// on an approval annotation naming the current plan: its users are re-queued and
+// their revocations go through. Without holds the agency is Ready.
+func (r *AgencyReconciler) reportHeld(a *iamv1.Agency, before *iamv1.HeldRevocations) outcome {
+	h := r.revocations.guard.Held(a.Name)
+	if len(h.Users) == 0 {
+		a.Status.HeldRevocations = nil
+		meta.RemoveStatusCondition(&a.Status.Conditions, iamv1.ConditionRevocationHeld)
+		return ready(iamv1.ReasonSucceeded, msgAgencyReady)
+	}
+	if approval := a.Annotations[iamv1.AnnotationApproveRevocations]; approval != "" {
+		switch {
+		case r.revocations.guard.Approve(a.Name, approval):
+			r.normalEvent(a, EventRevocationsApproved, actionReconcile, "%s approved: their revocations go ahead", plural(len(h.Users), "held revocation"))
+			r.requeueUsers(h.Users)
+		case approval != h.PlanHash:
+			if last, _ := r.ignored.Load(a.Name); last != approval {
+				r.ignored.Store(a.Name, approval)
+				r.warningEvent(a, EventApprovalIgnored, actionReconcile,
+					"annotation %s names another plan than the one held now (%s): nothing was approved; review the held revocations and approve the current plan",
+					iamv1.AnnotationApproveRevocations, h.PlanHash)
+			}
+		}
+	}
+	msg := fmt.Sprintf("%s held: more users would lose all their access here than spec.revocationGuard allows within the revocation window, "+
+		"the last OrganisationManager or Administrator would go, or the operator's CRDs are being deleted; "+
+		"review them (kubectl studio plan %s) and approve plan %s (kubectl studio approve %s)",
+		plural(len(h.Users), "revocation"), a.Name, h.PlanHash, a.Name)
+	a.Status.HeldRevocations = &iamv1.HeldRevocations{Users: int32(len(h.Users)), PlanHash: h.PlanHash}
+	meta.SetStatusCondition(&a.Status.Conditions, metav1.Condition{
+		Type: iamv1.ConditionRevocationHeld, Status: metav1.ConditionTrue, Reason: iamv1.ReasonRevocationHeld,
+		Message: msg, ObservedGeneration: a.Generation,
+	})
+	if before == nil || before.PlanHash != h.PlanHash {
+		r.warningEvent(a, EventRevocationHeld, actionReconcile, "%s", msg)
+	}
+	return stalled(iamv1.ReasonRevocationHeld, msg)
+}
 
 // checkHome stalls an agency whose homeNamespace does not exist or is the home of
 // another agency, created first (planner.HomeNamespaceHolder): RoleBindings in that
@@ -149,7 +200,7 @@ func (r *AgencyReconciler) reconcileDelete(ctx context.Context, a *iamv1.Agency)
 func (r *AgencyReconciler) setup(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("agency").
-		For(&iamv1.Agency{}, builder.WithPredicates(specOrLifecycle)).
+		For(&iamv1.Agency{}, builder.WithPredicates(specLifecycleOrApproval)).
 		// Environments: the count in status, and deletion waits for them.
 		Watches(&iamv1.Environment{}, handler.EnqueueRequestsFromMapFunc(agencyOfEnvironment),
 			builder.WithPredicates(specOrLifecycle)).
@@ -159,6 +210,8 @@ func (r *AgencyReconciler) setup(mgr ctrl.Manager) error {
 			builder.WithPredicates(specOrLifecycle)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.agenciesAtHome),
 			builder.WithPredicates(specOrLifecycle)).
+		// The guard's holds changed.
+		WatchesRawSource(source.Channel(r.revocations.agencyEvents, &handler.EnqueueRequestForObject{})).
 		WithOptions(r.controllerOptions(r.opts.workersFor(kindAgency))).
 		Complete(r)
 }

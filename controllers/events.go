@@ -25,6 +25,13 @@ const (
 	// perUserEventSubjects subjects when its spec changed: one event for the access
 	// change of all of them.
 	EventSubjectsUpdated = "SubjectsUpdated"
+	// EventRevocationHeld (Warning, on an Agency): the revocation guard holds
+	// revocations; the note says how many and the plan hash to approve.
+	EventRevocationHeld = "RevocationHeld"
+	// EventRevocationsApproved: an approval annotation let the held plan through.
+	EventRevocationsApproved = "RevocationsApproved"
+	// EventApprovalIgnored (Warning): the approval annotation names another plan.
+	EventApprovalIgnored = "ApprovalIgnored"
 )
 
 // perUserEventSubjects is the most subjects a RoleBinding may have for its changes to

@@ -32,6 +32,9 @@ type grantWriter struct {
 	listing  *listing[[]store.Grant]
 	locks    userLocks
 	parallel int
+	// revocations holds back what would take all of a user's access in an agency
+	// when the mass-revocation guard says so (nil: no guard).
+	revocations *revocations
 }
 
 // grantWrite is what one write left in the store.
@@ -43,15 +46,22 @@ type grantWrite struct {
 	// drift is set when the store had been changed outside the operator while the
 	// desired set stayed the same.
 	drift bool
+	// revocationsHeld are the agencies in which the guard kept the user's access.
+	revocationsHeld []heldRevocation
 }
 
 // write makes the store hold want as key's grant set, unless the recent listing
 // shows it holds it already, and remembers the result (appliedState, listing).
 func (g *grantWriter) write(ctx context.Context, caller store.Caller, key string, want []store.Grant) (grantWrite, error) {
 	listed, ok := g.listing.lookup(ctx, key)
+	before := listed
+	if !ok {
+		before = g.applied.get(key)
+	}
+	want, revocationsHeld := g.revocations.filter(ctx, key, before, want)
 	if ok && planner.GrantsEqual(listed, want) {
 		g.applied.set(key, want)
-		return grantWrite{held: want}, nil
+		return grantWrite{held: want, revocationsHeld: revocationsHeld}, nil
 	}
 	drift := g.applied.is(key, want)
 	held, left, changed, err := g.put(ctx, caller, key, want)
@@ -69,7 +79,7 @@ func (g *grantWriter) write(ctx context.Context, caller store.Caller, key string
 	}
 	g.applied.set(key, held)
 	g.listing.note(key, held)
-	return grantWrite{held: held, left: left, drift: changed && drift}, nil
+	return grantWrite{held: held, left: left, drift: changed && drift, revocationsHeld: revocationsHeld}, nil
 }
 
 // put writes grants, leaving out, one by one, each grant whose scope the store

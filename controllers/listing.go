@@ -121,3 +121,13 @@ func (l *listing[T]) forget(key string) {
 		l.noted[key] = nil
 	}
 }
+
+// each calls fn with every record of the current copy (none when there is no copy),
+// under the listing's lock: fn must not call the listing.
+func (l *listing[T]) each(fn func(key string, v T)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, v := range l.items {
+		fn(k, v)
+	}
+}

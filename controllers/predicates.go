@@ -58,3 +58,10 @@ var specLifecycleOrRecord = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent
 	n, okNew := e.ObjectNew.(*iamv1.StudioUser)
 	return okOld && okNew && planner.UnrecordedUserReason(o) != planner.UnrecordedUserReason(n)
 }}
+
+// specLifecycleOrApproval also passes a change of an Agency's approve-revocations
+// annotation.
+var specLifecycleOrApproval = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	return specOrDeletionChanged(e.ObjectOld, e.ObjectNew) ||
+		e.ObjectOld.GetAnnotations()[iamv1.AnnotationApproveRevocations] != e.ObjectNew.GetAnnotations()[iamv1.AnnotationApproveRevocations]
+}}

@@ -15,6 +15,7 @@ import (
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/operator/metrics"
+	"github.com/studio-operator/studio-operator/internal/operator/revocation"
 	"github.com/studio-operator/studio-operator/internal/store"
 )
 
@@ -56,6 +57,9 @@ type Options struct {
 	// Recorder receives the events; nil means the manager's recorder for
 	// RecorderName.
 	Recorder events.EventRecorder
+	// RevocationWindow is the window of the mass-revocation guard: within it, at
+	// most an Agency's spec.revocationGuard of its users lose all their access.
+	RevocationWindow time.Duration
 }
 
 // Error strings of SetupWithManager.
@@ -79,6 +83,9 @@ func (o Options) withDefaults(mgr ctrl.Manager) Options {
 	}
 	if o.MaxConcurrentReconciles <= 0 {
 		o.MaxConcurrentReconciles = DefaultMaxConcurrentReconciles
+	}
+	if o.RevocationWindow <= 0 {
+		o.RevocationWindow = revocation.DefaultWindow
 	}
 	if o.Recorder == nil {
 		o.Recorder = mgr.GetEventRecorder(RecorderName)
@@ -121,9 +128,10 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}
 	metrics.SetUserStates(userStates(mgr.GetCache()))
 	directory := newStoreDirectory(opts.Store, opts.ResyncPeriod)
-	grants := &grantWriter{store: opts.Store, applied: newAppliedState(), listing: directory.grants, parallel: fanOutParallel}
+	revs := newRevocations(opts.RevocationWindow, mgr.GetClient(), mgr.GetAPIReader(), directory)
+	grants := &grantWriter{store: opts.Store, applied: newAppliedState(), listing: directory.grants, parallel: fanOutParallel, revocations: revs}
 	return errors.Join(
-		(&AgencyReconciler{reconciler: base}).setup(mgr),
+		(&AgencyReconciler{reconciler: base, revocations: revs, requeueUsers: revs.requeueUsers}).setup(mgr),
 		(&EnvironmentReconciler{reconciler: base, environments: directory.environments}).setup(mgr),
 		(&RoleBindingReconciler{reconciler: base, grants: grants}).setup(mgr),
 		(&StudioUserReconciler{

@@ -11,8 +11,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/operator/planner"
@@ -60,6 +62,9 @@ type userRun struct {
 	// announcedByBinding is set when the change was caused by a RoleBinding with
 	// many subjects, which announces it itself (one event instead of one per user).
 	announcedByBinding bool
+	// revocationHeld says which revocations the guard held (reconcileGrants); the
+	// other steps still run, then the user is Stalled with it.
+	revocationHeld string
 }
 
 // userStep is one named step of the StudioUser reconcile; proceed lets the next run.
@@ -155,6 +160,9 @@ func (r *StudioUserReconciler) forget(u *iamv1.StudioUser) {
 // summarize is the last step: everything is in the store. Ready, with reason
 // Suspended for a suspended user.
 func (r *StudioUserReconciler) summarize(_ context.Context, run *userRun) outcome {
+	if run.revocationHeld != "" {
+		return stalled(iamv1.ReasonRevocationHeld, run.revocationHeld)
+	}
 	if run.u.Spec.Suspended {
 		return ready(iamv1.ReasonSuspended, "the user is suspended: no access in the Studio until suspended is false")
 	}
@@ -177,6 +185,8 @@ func (r *StudioUserReconciler) setup(mgr ctrl.Manager) error {
 			builder.WithPredicates(specOrReadiness)).
 		Watches(&corev1.Namespace{}, enqueueSettled(r.usersOfNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
+		// Users whose held revocations were approved.
+		WatchesRawSource(source.Channel(r.grants.revocations.userEvents, &handler.EnqueueRequestForObject{})).
 		WithOptions(r.controllerOptions(r.opts.workersFor(kindStudioUser))).
 		Complete(r)
 }

@@ -96,6 +96,9 @@ func (r *StudioUserReconciler) reconcileGrants(ctx context.Context, run *userRun
 	if w.drift {
 		r.noteDrift(run.u, kindStudioUser)
 	}
+	if len(w.revocationsHeld) > 0 {
+		run.revocationHeld = heldMessage(w.revocationsHeld)
+	}
 	access := planner.AccessWithout(run.plan.Access, w.left)
 	skipped := append(slices.Clone(run.unrecorded), w.left...)
 

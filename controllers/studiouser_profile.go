@@ -71,9 +71,30 @@ func statusTime(t *time.Time) *metav1.Time {
 // before the finalizer goes; Orphan leaves the user as it is. Either way the
 // invitation-link Secret is deleted. A store outage keeps the finalizer (nothing is
 // revoked by guesswork, and nothing is left behind).
+// grantsHeld is the user's grant set as the store holds it: the listing's copy, or a
+// read when the user is not in it (none when the store has no such user).
+func (r *StudioUserReconciler) grantsHeld(ctx context.Context, key string) ([]store.Grant, error) {
+	if gs, ok := r.directory.grants.lookup(ctx, key); ok {
+		return gs, nil
+	}
+	set, err := r.store.GetGrants(ctx, key)
+	if store.IsNotFound(err) {
+		return nil, nil
+	}
+	return set.Grants, err
+}
+
 func (r *StudioUserReconciler) reconcileDelete(ctx context.Context, run *userRun) outcome {
 	u := run.u
 	if u.Spec.DeletionPolicy != iamv1.DeletionPolicyOrphan {
+		// Removing revokes everything: the guard decides first, agency by agency.
+		before, err := r.grantsHeld(ctx, run.key)
+		if err != nil {
+			return fromStoreError(err, iamv1.ReasonStoreUnavailable)
+		}
+		if _, held := r.grants.revocations.filter(ctx, run.key, before, nil); len(held) > 0 {
+			return stalled(iamv1.ReasonRevocationHeld, heldMessage(held))
+		}
 		if _, err := r.store.RemoveUser(ctx, run.caller, run.key); err != nil && !store.IsNotFound(err) {
 			return fromStoreError(err, "")
 		}

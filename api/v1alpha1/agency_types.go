@@ -56,7 +56,45 @@ type AgencySpec struct {
 	// default) keeps the agency; Delete deletes it once its Environments are gone.
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// revocationGuard limits how many users may lose all their access in this agency
+	// within the operator's --revocation-window (default 10m); further revocations are
+	// held until approved (annotation iam.studio-operator.io/approve-revocations). Unset
+	// means maxPercent 20, minUsers 5.
+	// +optional
+	RevocationGuard *RevocationGuard `json:"revocationGuard,omitempty"`
 }
+
+// RevocationGuard is the mass-revocation limit of an Agency: within the revocation
+// window at most max(minUsers, maxPercent% of the agency's users with access) users
+// lose all their access in it; beyond that revocations are held.
+type RevocationGuard struct {
+	// maxPercent of the agency's users with access that may lose it all within the
+	// window; 100 turns the guard off (the last OrganisationManager or Administrator is
+	// still never removed by the operator alone). Default 20.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	MaxPercent *int32 `json:"maxPercent,omitempty"`
+	// minUsers may always lose their access within the window, however small the
+	// agency. Default 5.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	MinUsers *int32 `json:"minUsers,omitempty"`
+}
+
+// HeldRevocations summarises the revocations the guard holds in an agency.
+type HeldRevocations struct {
+	// users is how many users keep access that their manifests no longer give them.
+	Users int32 `json:"users"`
+	// planHash identifies exactly this set of held revocations ("sha256:…"); set it as
+	// the annotation iam.studio-operator.io/approve-revocations to let it through.
+	PlanHash string `json:"planHash"`
+}
+
+// AnnotationApproveRevocations on an Agency, set to status.heldRevocations.planHash,
+// lets exactly those held revocations through; a different plan ignores it.
+const AnnotationApproveRevocations = "iam.studio-operator.io/approve-revocations"
 
 // AgencyStatus is the observed state of an Agency.
 type AgencyStatus struct {
@@ -69,6 +107,11 @@ type AgencyStatus struct {
 	// environments is the number of Environments attached to this agency.
 	// +optional
 	Environments int32 `json:"environments,omitempty"`
+
+	// heldRevocations is set while the revocation guard holds revocations in this
+	// agency (condition RevocationHeld).
+	// +optional
+	HeldRevocations *HeldRevocations `json:"heldRevocations,omitempty"`
 }
 
 // Agency is a Studio customer account (an "organisation") that owns Environments.

@@ -7,6 +7,9 @@ const (
 	ConditionReady       = "Ready"
 	ConditionReconciling = "Reconciling"
 	ConditionStalled     = "Stalled"
+	// ConditionRevocationHeld is True on an Agency while the revocation guard holds
+	// revocations in it (status.heldRevocations says how many, and their plan hash).
+	ConditionRevocationHeld = "RevocationHeld"
 )
 
 // Condition reasons. They are part of the API: tools and alerts match on them.
@@ -59,6 +62,11 @@ const (
 	ReasonManagedByOther = "ManagedByOther"
 	// ReasonDependentsExist: deletion waits for dependent objects to go first.
 	ReasonDependentsExist = "DependentsExist"
+	// ReasonRevocationHeld: the revocation guard holds a revocation: more users would
+	// lose all their access in an agency within the revocation window than its
+	// revocationGuard allows, the last OrganisationManager or Administrator would go, or
+	// the operator's own CRDs are being deleted. The access stays until approved.
+	ReasonRevocationHeld = "RevocationHeld"
 	// ReasonSuspended: the user is suspended; it has no access.
 	ReasonSuspended = "Suspended"
 )

@@ -13,6 +13,7 @@ import (
 
 	"github.com/studio-operator/studio-operator/controllers"
 	"github.com/studio-operator/studio-operator/internal/operator"
+	"github.com/studio-operator/studio-operator/internal/operator/revocation"
 )
 
 // EnvStoreToken is read when --store-token-file is not given.
@@ -37,6 +38,7 @@ type config struct {
 	instanceID              string
 	namespace               string
 	resyncPeriod            time.Duration
+	revocationWindow        time.Duration
 	kubeAPIQPS              float64
 	kubeAPIBurst            int
 	maxConcurrentReconciles int
@@ -59,6 +61,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&tokenFile, "store-token-file", "", "File holding the store's bearer token (admin role); default: env "+EnvStoreToken+".")
 	fs.StringVar(&c.instanceID, "instance-id", controllers.DefaultInstanceID, "This operator instance's name, sent as the manager of every record it writes.")
 	fs.DurationVar(&c.resyncPeriod, "resync-period", controllers.DefaultResyncPeriod, "How often every object is compared with the store again (corrects drift).")
+	fs.DurationVar(&c.revocationWindow, "revocation-window", revocation.DefaultWindow,
+		"Window of the mass-revocation guard: within it at most an Agency's spec.revocationGuard of its users lose all their access; the rest is held until approved.")
 	fs.Float64Var(&c.kubeAPIQPS, "kube-api-qps", operator.DefaultKubeAPIQPS,
 		"Requests per second to the API server, sustained (client-side limit; the API server's priority and fairness queues the rest). Negative turns the client-side limit off.")
 	fs.IntVar(&c.kubeAPIBurst, "kube-api-burst", operator.DefaultKubeAPIBurst, "Requests to the API server allowed in a burst above --kube-api-qps.")
@@ -80,6 +84,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	if c.storeURL == "" {
 		return config{}, errors.New(errNoStoreURL)
+	}
+	if c.revocationWindow <= 0 {
+		return config{}, errors.New("--revocation-window must be positive")
 	}
 	if c.resyncPeriod <= 0 {
 		return config{}, errors.New(errBadResync)

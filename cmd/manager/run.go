@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			InstanceID:              cfg.instanceID,
 			Namespace:               cfg.namespace,
 			ResyncPeriod:            cfg.resyncPeriod,
+			RevocationWindow:        cfg.revocationWindow,
 			MaxConcurrentReconciles: cfg.maxConcurrentReconciles,
 		},
 		KubeAPIQPS:              float32(cfg.kubeAPIQPS),

@@ -91,6 +91,8 @@ audit command (and access --from store) also talks to the Studio user store: set
 		newAuditCommand(e),
 		newInviteLinkCommand(e),
 		newResendCommand(e),
+		newPlanCommand(e),
+		newApproveCommand(e),
 	)
 	return root
 }

@@ -1,0 +1,139 @@
+package revocation
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+func newTestGuard(t *testing.T) (*Guard, *time.Time, *[]string) {
+	t.Helper()
+	now := time.Unix(1_700_000_000, 0)
+	var changed []string
+	g := New(10*time.Minute, func(a string) { changed = append(changed, a) })
+	g.now = func() time.Time { return now }
+	return g, &now, &changed
+}
+
+func req(user string, users int) Request {
+	return Request{Agency: "acme", User: user, Policy: Policy{MaxPercent: 20, MinUsers: 5}, UsersWithAccess: func() int { return users }}
+}
+
+func TestBudget(t *testing.T) {
+	for _, c := range []struct {
+		p     Policy
+		users int
+		want  int
+	}{
+		{Policy{20, 5}, 10, 5}, {Policy{20, 5}, 100, 20}, {Policy{20, 5}, 0, 5},
+		{Policy{50, 0}, 7, 3}, {Policy{100, 5}, 1000, -1}, {Policy{0, 0}, 100, 0},
+	} {
+		if got := c.p.Budget(c.users); got != c.want {
+			t.Errorf("%+v of %d users: budget %d, want %d", c.p, c.users, got, c.want)
+		}
+	}
+}
+
+// A namespace holding the bindings of 100 users is deleted: 20 lose their access, the
+// other 80 are held, with one plan hash, until approved; the approval lets exactly
+// those through.
+func TestGuardHoldsBeyondTheLimitUntilApproved(t *testing.T) {
+	g, now, changed := newTestGuard(t)
+	allowed := 0
+	for i := range 100 {
+		if g.Admit(req(fmt.Sprintf("u%03d", i), 100)).Allowed {
+			allowed++
+		}
+	}
+	if allowed != 20 {
+		t.Fatalf("%d of 100 revocations allowed, want 20 (20%% of 100)", allowed)
+	}
+	h := g.Held("acme")
+	if len(h.Users) != 80 || h.PlanHash == "" || h.Reasons["u099"] != ReasonLimit {
+		t.Fatalf("held %d users (hash %q, reason %q), want 80 with a hash", len(h.Users), h.PlanHash, h.Reasons["u099"])
+	}
+	if len(*changed) == 0 {
+		t.Error("the agency was not told its held set changed")
+	}
+	if d := g.Admit(req("u050", 100)); d.Allowed {
+		t.Error("asking again let a held revocation through")
+	}
+
+	*now = now.Add(11 * time.Minute)
+	if d := g.Admit(req("u050", 100)); d.Allowed {
+		t.Error("a held revocation went through when the window passed, without approval")
+	}
+	if g.Approve("acme", "sha256:not-the-plan") {
+		t.Error("an approval of another plan was accepted")
+	}
+	if !g.Approve("acme", h.PlanHash) {
+		t.Fatal("the approval of the current plan was refused")
+	}
+	for _, u := range h.Users {
+		if !g.Admit(req(u, 100)).Allowed {
+			t.Fatalf("approved revocation of %s not allowed", u)
+		}
+	}
+	if got := g.Held("acme"); len(got.Users) != 0 {
+		t.Errorf("still held after approval: %v", got.Users)
+	}
+}
+
+func TestGuardReleasesWhenTheAccessComesBack(t *testing.T) {
+	g, _, _ := newTestGuard(t)
+	for i := range 6 {
+		g.Admit(req(fmt.Sprintf("u%d", i), 10))
+	}
+	if !g.IsHeld("acme", "u5") {
+		t.Fatal("the sixth of 10 users (budget 5) is not held")
+	}
+	before := g.Held("acme").PlanHash
+	g.Release("acme", "u5")
+	if g.IsHeld("acme", "u5") || len(g.Held("acme").Users) != 0 {
+		t.Error("a user whose access came back is still held")
+	}
+	g.Admit(req("u6", 10))
+	if after := g.Held("acme").PlanHash; after == before || after == "" {
+		t.Errorf("a new held set has the hash of the old one (%q)", after)
+	}
+}
+
+func TestGuardWindowFreesTheBudget(t *testing.T) {
+	g, now, _ := newTestGuard(t)
+	for i := range 5 {
+		if !g.Admit(req(fmt.Sprintf("a%d", i), 10)).Allowed {
+			t.Fatalf("revocation %d of the budget of 5 refused", i)
+		}
+	}
+	*now = now.Add(10 * time.Minute)
+	for i := range 5 {
+		if !g.Admit(req(fmt.Sprintf("b%d", i), 10)).Allowed {
+			t.Fatalf("revocation %d in the next window refused", i)
+		}
+	}
+}
+
+func TestGuardLastAdminAndCRDs(t *testing.T) {
+	g, _, _ := newTestGuard(t)
+	r := req("boss", 100)
+	r.LastAdmin = true
+	if d := g.Admit(r); d.Allowed || d.Reason != ReasonLastAdmin {
+		t.Errorf("last OrganisationManager removed: %+v", d)
+	}
+	g2, _, _ := newTestGuard(t)
+	r = req("anyone", 100)
+	r.CRDsGone = true
+	r.Policy.MaxPercent = 100
+	if d := g2.Admit(r); d.Allowed || d.Reason != ReasonCRDs {
+		t.Errorf("revoked while the CRDs are gone, guard off: %+v", d)
+	}
+	off := req("x", 3)
+	off.Policy.MaxPercent = 100
+	g3, _, _ := newTestGuard(t)
+	for i := range 50 {
+		off.User = fmt.Sprint(i)
+		if !g3.Admit(off).Allowed {
+			t.Fatal("maxPercent 100 still limits")
+		}
+	}
+}
