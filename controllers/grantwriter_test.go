@@ -9,7 +9,6 @@ import (
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/cascade"
-	"github.com/studio-operator/studio-operator/internal/operator/teststore"
 	"github.com/studio-operator/studio-operator/internal/store"
 )
 
@@ -18,12 +17,7 @@ import (
 // reconcile holds its lock, one being deleted, one never written by this process.
 func TestGrantWriterFanOut(t *testing.T) {
 	ctx := context.Background()
-	st, err := teststore.Start(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	svc := st.Service()
+	svc := startStore(t)
 	op := store.Caller{Manager: "studio-operator"}
 	if _, _, err := svc.PutAgency(ctx, op, "acme", store.AgencySpec{DisplayName: "Acme"}); err != nil {
 		t.Fatal(err)

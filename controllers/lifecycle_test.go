@@ -1,6 +1,7 @@
 package controllers_test
 
 import (
+	"context"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -163,6 +164,28 @@ var _ = Describe("User lifecycle", func() {
 		expectCurrent(alice, prod, acme)
 	})
 
+	It("revokes what the bindings no longer give even while the store refuses the profile", func() {
+		ana := newUser()
+		b := newBinding(home, onEnvironment(prod), names(ana), iamv1.RoleAnalyst)
+		Eventually(storeRows(ana.Name)).Should(HaveLen(1))
+
+		By("a manager whose store refuses ana's new display name (fault injection)")
+		manager.stop()
+		manager = startManager(refusingDisplayName{API: operatorStore, name: "Refused"})
+		DeferCleanup(func() {
+			manager.stop()
+			manager = startManager(operatorStore)
+		})
+		Expect(k8s.Patch(ctx(), ana, client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"displayName":"Refused"}}`)))).To(Succeed())
+		Eventually(conditionOf(ana, iamv1.ConditionStalled)).Should(haveReason(metav1.ConditionTrue, iamv1.ReasonStoreRejected))
+
+		By("the binding goes: the revocation does not wait for the profile")
+		Expect(k8s.Delete(ctx(), b)).To(Succeed())
+		Eventually(storeRows(ana.Name)).Should(BeEmpty())
+		Eventually(accessOf(ana)).Should(BeEmpty(), "status claims no access the store no longer holds")
+		Expect(conditionOf(ana, iamv1.ConditionStalled)()).To(haveReason(metav1.ConditionTrue, iamv1.ReasonStoreRejected))
+	})
+
 	It("stalls on conflicts in the store, without a hot loop", func() {
 		first := newUser()
 		Eventually(storeUser(first.Name)).Should(HaveField("Email", first.Spec.Email), "the first one is recorded before its twin exists")
@@ -225,4 +248,17 @@ func storeRequests() float64 {
 		}
 	}
 	return total
+}
+
+// refusingDisplayName is the operator's store, refusing one display name as invalid.
+type refusingDisplayName struct {
+	store.API
+	name string
+}
+
+func (r refusingDisplayName) PutUser(ctx context.Context, c store.Caller, key string, spec store.UserSpec) (store.User, store.Outcome, error) {
+	if spec.DisplayName == r.name {
+		return store.User{}, "", store.Errorf(store.CodeInvalid, "displayName", "refused by the test")
+	}
+	return r.API.PutUser(ctx, c, key, spec)
 }

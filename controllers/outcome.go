@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -73,7 +74,7 @@ const msgStoreUnavailable = "the Studio user store is unavailable; retrying"
 
 // kubeFailed wraps an API server error (cache read, Secret write) as a transient
 // failure: the operator is still working on the object (Progressing) and retries.
-func kubeFailed(err error) outcome { return failed(iamv1.ReasonProgressing, err) }
+func kubeFailed(err error) outcome { return failed(iamv1.ReasonKubernetesAPIError, err) }
 
 // fromStoreError maps a store error to an outcome, the one place where error types
 // decide requeue: transient → retry with backoff; conflicts and invalid requests →
@@ -96,7 +97,9 @@ func fromStoreError(err error, unknownRefReason string) outcome {
 	case store.CodeHasDependents:
 		return stalled(iamv1.ReasonDependentsExist, msg)
 	case store.CodeUnknownReference:
-		return waiting(unknownRefReason, msg)
+		// A condition needs a reason: a call with no record to wait for says it is
+		// still progressing.
+		return waiting(cmp.Or(unknownRefReason, iamv1.ReasonProgressing), msg)
 	default:
 		return stalled(iamv1.ReasonStoreRejected, msg)
 	}

@@ -95,6 +95,14 @@ func TestFromStoreError(t *testing.T) {
 		"unknown reference waits":  {err: store.Errorf(store.CodeUnknownReference, "agency", "?"), kind: outcomeWaiting, reason: iamv1.ReasonAgencyNotReady},
 		"wrapped errors are found": {err: errors.Join(errors.New("ctx"), store.Errorf(store.CodeEmailInUse, "", "taken")), kind: outcomeStalled, reason: iamv1.ReasonEmailInUse},
 	}
+	// Every outcome must carry a reason (the CRD's condition schema requires one),
+	// also from a call site with no record to wait for.
+	if got := fromStoreError(store.Errorf(store.CodeUnknownReference, "user", "?"), ""); got.kind != outcomeWaiting || got.reason == "" {
+		t.Errorf("unknown reference without a dependency: kind %d, reason %q; want waiting with a reason", got.kind, got.reason)
+	}
+	if got := kubeFailed(errors.New("forbidden")); got.reason != iamv1.ReasonKubernetesAPIError {
+		t.Errorf("an API server failure has reason %q, want %q (as docs/operations.md says)", got.reason, iamv1.ReasonKubernetesAPIError)
+	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			got := fromStoreError(tc.err, iamv1.ReasonAgencyNotReady)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/studio-operator/studio-operator/internal/cascade"
 	"github.com/studio-operator/studio-operator/internal/operator/revocation"
-	"github.com/studio-operator/studio-operator/internal/operator/teststore"
 	"github.com/studio-operator/studio-operator/internal/store"
 )
 
@@ -52,12 +51,7 @@ func TestCRDCheck(t *testing.T) {
 // the rest.
 func TestRevocationsHoldEverythingWhileTheCRDsGo(t *testing.T) {
 	ctx := context.Background()
-	st, err := teststore.Start(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	svc := st.Service()
+	svc := startStore(t)
 	op := store.Caller{Manager: "studio-operator"}
 	for _, a := range []string{"acme", "globex"} {
 		if _, _, err := svc.PutAgency(ctx, op, a, store.AgencySpec{DisplayName: a}); err != nil {

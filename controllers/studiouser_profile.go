@@ -2,8 +2,10 @@ package controllers
 
 import (
 	"context"
+	"slices"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
@@ -17,6 +19,9 @@ import (
 // stall the user (EmailInUse, ManagedByOther); an outage fails it for a retry.
 func (r *StudioUserReconciler) reconcileProfile(ctx context.Context, run *userRun) outcome {
 	stored, out := r.profileInStore(ctx, run, planner.DesiredProfile(run.u))
+	if out.kind == outcomeStalled {
+		r.revokeOnly(ctx, run)
+	}
 	if out.kind != outcomeContinue {
 		return out
 	}
@@ -25,6 +30,40 @@ func (r *StudioUserReconciler) reconcileProfile(ctx context.Context, run *userRu
 	run.u.Status.StudioID = run.key
 	setProfileStatus(&run.u.Status, stored)
 	return proceed
+}
+
+// revokeOnly applies, when the store refused the user's profile, the revocations the
+// plan asks for and nothing else (planner.Narrowed): a refused display name must not
+// keep access that a binding no longer gives. It only touches a record this instance
+// manages; what it cannot do now the next reconcile does.
+func (r *StudioUserReconciler) revokeOnly(ctx context.Context, run *userRun) {
+	listed, ok := r.directory.users.lookup(ctx, run.key)
+	if !ok || listed.ManagedBy != r.opts.InstanceID {
+		return
+	}
+	held, err := r.grantsHeld(ctx, run.key)
+	if err != nil || len(held) == 0 {
+		return
+	}
+	want := planner.Narrowed(held, run.plan.Grants)
+	if planner.GrantsEqual(held, want) {
+		return
+	}
+	if _, err := r.grants.write(ctx, run.grantsCaller, run.key, want); err != nil {
+		return
+	}
+	// Status claims only what the store holds for sure: the environments whose
+	// access the plan leaves exactly as it was. It may understate until the profile is
+	// fixed; it never overstates.
+	st := &run.u.Status
+	kept := make([]iamv1.EnvironmentAccess, 0, len(st.Access))
+	for _, a := range st.Access {
+		if slices.ContainsFunc(run.plan.Access, func(p iamv1.EnvironmentAccess) bool { return equality.Semantic.DeepEqual(a, p) }) {
+			kept = append(kept, a)
+		}
+	}
+	run.access = planner.DiffAccess(st.Access, kept)
+	st.Access, st.Environments = kept, int32(len(kept))
 }
 
 // profileInStore returns the user as the store has it once it matches want. A user

@@ -54,6 +54,9 @@ const (
 	// ReasonStoreUnavailable: the Studio user store could not be reached or failed;
 	// the operator retries with backoff.
 	ReasonStoreUnavailable = "StoreUnavailable"
+	// ReasonKubernetesAPIError: the API server refused or failed a read or write of
+	// the operator (e.g. the invitation Secret); retried with backoff.
+	ReasonKubernetesAPIError = "KubernetesAPIError"
 	// ReasonStoreRejected: the store refused the request as invalid.
 	ReasonStoreRejected = "StoreRejected"
 	// ReasonEmailInUse: another Studio user already has this email.

@@ -33,6 +33,16 @@ func HeldRevocationsTable(agency string, users []iamv1alpha1.StudioUser) Table {
 	return t
 }
 
+// agencyNamed reads the Agency name with the plugin's Kubernetes client.
+func agencyNamed(cmd *cobra.Command, e *deps, name string) (client.Client, *iamv1alpha1.Agency, error) {
+	c, err := e.clients.Kube()
+	if err != nil {
+		return nil, nil, err
+	}
+	a := &iamv1alpha1.Agency{}
+	return c, a, c.Get(cmd.Context(), client.ObjectKey{Name: name}, a)
+}
+
 func newPlanCommand(e *deps) *cobra.Command {
 	return &cobra.Command{
 		Use:   "plan AGENCY",
@@ -43,12 +53,8 @@ plan hash that kubectl studio approve sets.`,
 		Example: `  kubectl studio plan acme`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := e.clients.Kube()
+			c, a, err := agencyNamed(cmd, e, args[0])
 			if err != nil {
-				return err
-			}
-			var a iamv1alpha1.Agency
-			if err := c.Get(cmd.Context(), client.ObjectKey{Name: args[0]}, &a); err != nil {
 				return err
 			}
 			h := a.Status.HeldRevocations
@@ -82,12 +88,8 @@ first with kubectl studio plan AGENCY.`,
 		Example: `  kubectl studio plan acme && kubectl studio approve acme`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := e.clients.Kube()
+			c, a, err := agencyNamed(cmd, e, args[0])
 			if err != nil {
-				return err
-			}
-			var a iamv1alpha1.Agency
-			if err := c.Get(cmd.Context(), client.ObjectKey{Name: args[0]}, &a); err != nil {
 				return err
 			}
 			h := a.Status.HeldRevocations
@@ -101,7 +103,7 @@ first with kubectl studio plan AGENCY.`,
 			a.Annotations[iamv1alpha1.AnnotationApproveRevocations] = h.PlanHash
 			// The optimistic lock makes sure the hash approved is the one just read.
 			patch := client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})
-			if err := c.Patch(cmd.Context(), &a, patch, client.FieldOwner(fieldManager)); err != nil {
+			if err := c.Patch(cmd.Context(), a, patch, client.FieldOwner(fieldManager)); err != nil {
 				return err
 			}
 			_, err = fmt.Fprintf(e.streams.Out, "agency %s: approved plan %s (%d revocations)\n", a.Name, h.PlanHash, h.Users)

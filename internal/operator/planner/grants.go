@@ -196,3 +196,29 @@ func CountGrantChanges(old, cur []store.Grant) (added, removed int) {
 	}
 	return added, removed
 }
+
+// Narrowed is held with everything taken away that planned no longer gives, and
+// nothing added: a scope planned leaves out goes, and a scope it keeps keeps only the
+// roles both have (an environment block stays a block). It is what may be written
+// when the rest of a user's reconcile cannot proceed: revocations never wait, new
+// access may.
+func Narrowed(held, planned []store.Grant) []store.Grant {
+	out := make([]store.Grant, 0, len(held))
+	for _, h := range held {
+		i := slices.IndexFunc(planned, func(p store.Grant) bool { return p.Scope == h.Scope })
+		if i < 0 {
+			continue
+		}
+		roles := make([]cascade.Role, 0, len(h.Roles))
+		for _, r := range h.Roles {
+			if slices.Contains(planned[i].Roles, r) {
+				roles = append(roles, r)
+			}
+		}
+		if len(roles) == 0 && len(planned[i].Roles) > 0 {
+			continue // no role left, and the plan's grant there is not a block
+		}
+		out = append(out, store.Grant{Scope: h.Scope, Roles: roles})
+	}
+	return out
+}

@@ -253,3 +253,23 @@ func TestStoreKeys(t *testing.T) {
 		t.Errorf("EnvironmentRef = %q", got)
 	}
 }
+
+func TestNarrowed(t *testing.T) {
+	held := []store.Grant{
+		agencyGrant("acme", cascade.Analyst, cascade.Planner),
+		envGrant("team-a.dev", cascade.Developer),
+		envGrant("team-a.prod", cascade.Operator),
+	}
+	planned := []store.Grant{
+		agencyGrant("acme", cascade.Planner, cascade.Administrator), // Administrator is new: not added
+		envGrant("team-a.dev"),                                      // now a block: kept as one
+		envGrant("team-b.new", cascade.Agent),                       // a new scope: not added
+	}
+	want := []store.Grant{agencyGrant("acme", cascade.Planner), envGrant("team-a.dev")}
+	if diff := cmp.Diff(want, planner.Narrowed(held, planned)); diff != "" {
+		t.Errorf("narrowed (-want +got):\n%s", diff)
+	}
+	if got := planner.Narrowed(held, nil); len(got) != 0 {
+		t.Errorf("nothing planned, still holds %v", got)
+	}
+}

@@ -51,8 +51,14 @@ type committer struct {
 	s      *Store
 	queues []chan *writeRequest
 	closed chan struct{}
-	wg     sync.WaitGroup
-	once   sync.Once
+	// stopped is closed once every committer has returned: a write queued after
+	// that is answered by nobody.
+	stopped chan struct{}
+	wg      sync.WaitGroup
+	once    sync.Once
+	// beforeEnqueue, when set, runs between submit's check for a closed store and its
+	// enqueue (fault injection: a close in between).
+	beforeEnqueue func()
 
 	// Counters of shared transactions (batches of two writes or more): how many, how
 	// many writes they held, and how many failed and fell back to one by one.
@@ -60,7 +66,7 @@ type committer struct {
 }
 
 func newCommitter(s *Store, workers int) *committer {
-	c := &committer{s: s, closed: make(chan struct{})}
+	c := &committer{s: s, closed: make(chan struct{}), stopped: make(chan struct{})}
 	for range workers {
 		q := make(chan *writeRequest, queueLength)
 		c.queues = append(c.queues, q)
@@ -83,6 +89,9 @@ func (c *committer) submit(ctx context.Context, req *writeRequest, partition str
 		return store.Unavailable(errClosed)
 	default:
 	}
+	if c.beforeEnqueue != nil {
+		c.beforeEnqueue()
+	}
 	select {
 	case q <- req:
 	case <-ctx.Done():
@@ -95,12 +104,26 @@ func (c *committer) submit(ctx context.Context, req *writeRequest, partition str
 		return err
 	case <-ctx.Done():
 		return mapError(ctx.Err())
+	case <-c.stopped:
+		// The committers are gone: either one answered before it went, or the write
+		// was queued after the queue was drained and nobody will.
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return store.Unavailable(errClosed)
+		}
 	}
 }
 
-// close stops the committers; queued writes fail as unavailable.
+// close stops the committers; queued writes fail as unavailable, and so does a write
+// queued while they stop.
 func (c *committer) close() {
-	c.once.Do(func() { close(c.closed) })
+	c.once.Do(func() {
+		close(c.closed)
+		c.wg.Wait()
+		close(c.stopped)
+	})
 	c.wg.Wait()
 }
 

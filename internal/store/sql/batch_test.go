@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/studio-operator/studio-operator/internal/store"
 	"github.com/studio-operator/studio-operator/internal/store/storetest"
@@ -115,6 +116,26 @@ func TestClosedStoreRefusesWrites(t *testing.T) {
 		_, _, err := s.PutAgency(bg, testCaller, "acme", store.AgencySpec{})
 		if !store.IsTransient(err) {
 			t.Fatalf("write on a closed store = %v; want unavailable", err)
+		}
+	})
+}
+
+// A write submitted while the store closes — after the check for a closed store, but
+// queued only once the committers drained their queues and returned — must get an
+// answer, not wait forever (its caller may have no deadline).
+func TestSubmitDuringCloseIsAnswered(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store, _ *storetest.Clock) {
+		c := newCommitter(s, 1)
+		c.beforeEnqueue = c.close
+		done := make(chan error, 1)
+		go func() { done <- c.submit(context.Background(), &writeRequest{ctx: context.Background(), fn: putAgencyWrite("late")}, "agency/late") }()
+		select {
+		case err := <-done:
+			if !store.IsCode(err, store.CodeUnavailable) {
+				t.Errorf("a write submitted during close got %v, want unavailable", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a write submitted during close is still waiting for an answer")
 		}
 	})
 }
