@@ -97,6 +97,10 @@ func (s *Store) GetAgency(ctx context.Context, key string) (store.Agency, error)
 // agency has environments. Deleting an agency that does not exist does nothing.
 func (s *Store) DeleteAgency(ctx context.Context, c store.Caller, key string) error {
 	return s.write(ctx, c, agencyTarget(key), func(ctx context.Context, t *writeTx) error {
+		// Users first, then the scope: the store's one lock order (grants.go).
+		if err := t.lockGrantHolders(ctx, "agency_key", key); err != nil {
+			return err
+		}
 		var managedBy string
 		err := t.queryRow(ctx, "SELECT managed_by FROM agencies WHERE key = ?"+t.forUpdate(), key).Scan(&managedBy)
 		if errors.Is(err, sql.ErrNoRows) {

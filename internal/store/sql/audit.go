@@ -150,7 +150,10 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) (store.Audit
 		{"user_key", f.User}, {"agency_key", f.Agency}, {"environment_key", f.Environment},
 	} {
 		if c.val != "" {
-			conds = append(conds, c.col+" = ?")
+			// "<> ''" repeats the condition of the partial indexes audit_user,
+			// audit_agency and audit_environment: SQLite uses one only when the query
+			// implies it, which a bound value does not.
+			conds = append(conds, c.col+" = ? AND "+c.col+" <> ''")
 			args = append(args, c.val)
 		}
 	}

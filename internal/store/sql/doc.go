@@ -14,6 +14,9 @@
 //   - PostgreSQL locks the record being changed (SELECT ... FOR UPDATE) before reading
 //     it, so concurrent writers never lose an update, also across store processes, and
 //     appending to the audit log locks the chain head last, for as short as possible.
+//     Users are locked before the agencies and environments their grants name, in key
+//     order (grants.go, "Lock order"), so a grant-set write and a scope's deletion never
+//     deadlock.
 //     Serialization failures and deadlocks are retried. A batch of grant-set writes is
 //     pipelined through pgx (grants_pipeline.go): two round trips for the batch
 //     instead of three per write, with the same locks in the same order.

@@ -128,6 +128,10 @@ func (s *Store) GetEnvironment(ctx context.Context, key string) (store.Environme
 // nothing.
 func (s *Store) DeleteEnvironment(ctx context.Context, c store.Caller, key string) error {
 	return s.write(ctx, c, environmentTarget(key), func(ctx context.Context, t *writeTx) error {
+		// Users first, then the scope: the store's one lock order (grants.go).
+		if err := t.lockGrantHolders(ctx, "environment_key", key); err != nil {
+			return err
+		}
 		var managedBy, agency string
 		err := t.queryRow(ctx, "SELECT managed_by, agency FROM environments WHERE key = ?"+t.forUpdate(), key).Scan(&managedBy, &agency)
 		if errors.Is(err, sql.ErrNoRows) {

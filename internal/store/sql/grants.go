@@ -329,21 +329,35 @@ func cmpErr(err, fallback error) error {
 	return fallback
 }
 
-// revokeScope deletes every grant at a scope (col is "agency_key" or
-// "environment_key"), auditing one grant.removed per user and role. The users are
-// locked first so that none of them is in the middle of a PutGrants.
-func (t *writeTx) revokeScope(ctx context.Context, col, key string) error {
-	if t.s.d.forUpdate != "" {
-		rows, err := t.query(ctx, "SELECT key FROM users WHERE key IN (SELECT user_key FROM grants WHERE "+col+" = ?) ORDER BY key"+t.forUpdate(), key)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return err
-		}
+// Lock order. Writes that touch users and scopes lock the users first, in key order,
+// and the scope (agency or environment row) after: PutGrants locks its user and then,
+// through the grants' foreign keys, shares a lock on each scope it names; deleting a
+// scope therefore locks the users holding grants on it (lockGrantHolders) before the
+// scope row itself. The opposite order deadlocks with a concurrent PutGrants on
+// PostgreSQL. SQLite has one writer and needs no row locks.
+
+// lockGrantHolders locks the users that hold a grant at a scope (col is "agency_key"
+// or "environment_key"), in key order, so that none of them is in the middle of a
+// PutGrants; called before the scope row is locked.
+func (t *writeTx) lockGrantHolders(ctx context.Context, col, key string) error {
+	if t.s.d.forUpdate == "" {
+		return nil
 	}
+	rows, err := t.query(ctx, "SELECT key FROM users WHERE key IN (SELECT user_key FROM grants WHERE "+col+" = ?) ORDER BY key"+t.forUpdate(), key)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	return errors.Join(rows.Err(), rows.Close())
+}
+
+// revokeScope deletes every grant at a scope (col is "agency_key" or
+// "environment_key"), auditing one grant.removed per user and role. The caller has
+// locked the users holding them (lockGrantHolders) and then the scope; a grant added
+// in between by a user not locked then is deleted too, as the scope's lock made its
+// PutGrants commit first.
+func (t *writeTx) revokeScope(ctx context.Context, col, key string) error {
 	rows, err := t.query(ctx, grantSelect+"WHERE g."+col+" = ? ORDER BY g.user_key", key)
 	if err != nil {
 		return err

@@ -92,8 +92,10 @@ func (s *Store) GetUser(ctx context.Context, key string) (store.User, error) {
 // emailFree fails with CodeEmailInUse when a live user other than key has email.
 func (t *writeTx) emailFree(ctx context.Context, email, key string) error {
 	var other string
-	err := t.queryRow(ctx, "SELECT key FROM users WHERE email_norm = ? AND lifecycle <> ? AND key <> ?",
-		normEmail(email), lifecycleRemoved, key).Scan(&other)
+	// The lifecycle is a literal, not a parameter, so that SQLite can use the partial
+	// index users_email_live (WHERE lifecycle <> 'Removed') instead of scanning users.
+	err := t.queryRow(ctx, "SELECT key FROM users WHERE email_norm = ? AND lifecycle <> '"+lifecycleRemoved+"' AND key <> ?",
+		normEmail(email), key).Scan(&other)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil

@@ -59,7 +59,9 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) (store.UserPa
 		args = append(args, f.Agency, f.Agency)
 	}
 	if f.Environment != "" {
-		conds = append(conds, "EXISTS (SELECT 1 FROM grants g WHERE g.user_key = u.key AND g.environment_key = ?)")
+		// Driven from the grants on the environment (index grants_environment), not
+		// by probing every user's grants.
+		conds = append(conds, "u.key IN (SELECT g.user_key FROM grants g WHERE g.environment_key = ?)")
 		args = append(args, f.Environment)
 	}
 	args = append(args, limit+1)
