@@ -108,12 +108,14 @@ type userGrantPlan struct {
 	caller store.Caller
 }
 
-// fanOut writes the grant sets of users, at most parallel at a time. It leaves out
-// every user it cannot handle at once, whose own reconcile (queued by the same
-// change) then does it: one whose reconcile holds its lock, one being deleted, one
-// this process has not written grants for yet (its first reconcile creates it in the
-// store), and one whose write fails. It never waits for a lock, so it cannot delay a
-// reconcile for long nor deadlock with one.
+// fanOut writes the grant sets of users, at most parallel at a time. A user whose
+// reconcile holds its lock is waited for: that reconcile may have planned before the
+// change, and the queue would bring the user back only after all the others. It
+// leaves out, to their own reconciles (queued by the same change), a user being
+// deleted, one this process has not written grants for yet (its first reconcile
+// creates it in the store), and one whose write fails. It holds one user's lock at a
+// time and a reconcile never waits for anything the fan-out holds, so they cannot
+// deadlock; a reconcile waits at most for one plan and one write.
 func (g *grantWriter) fanOut(ctx context.Context, users []string, get func(context.Context, string) (*iamv1.StudioUser, error), plan userPlanner) (written int) {
 	log := ctrllog.FromContext(ctx)
 	var (
@@ -130,9 +132,7 @@ func (g *grantWriter) fanOut(ctx context.Context, users []string, get func(conte
 		wg.Go(func() {
 			defer func() { <-sem }()
 			m := g.locks.of(name)
-			if !m.TryLock() {
-				return
-			}
+			m.Lock()
 			defer m.Unlock()
 			u, err := get(ctx, name)
 			if err != nil || !u.DeletionTimestamp.IsZero() {

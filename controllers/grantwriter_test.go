@@ -12,9 +12,9 @@ import (
 	"github.com/studio-operator/studio-operator/internal/store"
 )
 
-// TestGrantWriterFanOut: a large binding's fan-out writes the grant sets of the users
-// it can take at once, and leaves every other one to its own reconcile: one whose
-// reconcile holds its lock, one being deleted, one never written by this process.
+// TestGrantWriterFanOut: a large binding's fan-out writes the grant sets of its users,
+// waiting for one whose reconcile holds its lock, and leaves to their own reconciles
+// one being deleted and one never written by this process.
 func TestGrantWriterFanOut(t *testing.T) {
 	ctx := context.Background()
 	svc := startStore(t)
@@ -54,12 +54,19 @@ func TestGrantWriterFanOut(t *testing.T) {
 		}
 		return userGrantPlan{grants: after, caller: store.Caller{Manager: "studio-operator", Source: "RoleBinding/team/big@2"}}, nil
 	}
-	if n := g.fanOut(ctx, users, get, plan); n != 1 {
-		t.Errorf("fan-out wrote %d grant sets, want 1 (only %q)", n, "ready")
+	written := make(chan int, 1)
+	go func() { written <- g.fanOut(ctx, users, get, plan) }()
+	select {
+	case n := <-written:
+		t.Fatalf("the fan-out ended (%d written) while a user's reconcile held its lock", n)
+	case <-time.After(200 * time.Millisecond):
 	}
-	busy.Unlock()
+	busy.Unlock() // the reconcile ends
+	if n := <-written; n != 2 {
+		t.Errorf("fan-out wrote %d grant sets, want 2 (%q and %q)", n, "ready", "busy")
+	}
 
-	for name, want := range map[string][]store.Grant{"ready": after, "busy": before, "leaving": before, "new": before, "same": before} {
+	for name, want := range map[string][]store.Grant{"ready": after, "busy": after, "leaving": before, "new": before, "same": before} {
 		got, err := svc.GetGrants(ctx, name)
 		if err != nil {
 			t.Fatal(err)

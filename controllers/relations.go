@@ -16,45 +16,53 @@ import (
 // relations finds the objects that depend on an object, through the field indexes.
 // The map functions of the watches are built on it, so that a change re-queues
 // exactly the objects whose outcome it can change.
+//
+// What it returns are the cache's own objects, not copies (readOnly): every caller
+// only reads them, to plan or to map, and a RoleBinding of 1,000 subjects would
+// otherwise be deep-copied once for each of its users on every plan. Nothing may
+// modify them.
 type relations struct {
 	c client.Reader
 }
 
+// readOnly lists without copying (see relations).
+var readOnly = client.UnsafeDisableDeepCopy
+
 func (r relations) bindingsNaming(ctx context.Context, user string) ([]iamv1.RoleBinding, error) {
 	var l iamv1.RoleBindingList
-	err := r.c.List(ctx, &l, client.MatchingFields{indexBindingSubject: user})
+	err := r.c.List(ctx, &l, readOnly, client.MatchingFields{indexBindingSubject: user})
 	return l.Items, err
 }
 
 func (r relations) bindingsOnEnvironment(ctx context.Context, env types.NamespacedName) ([]iamv1.RoleBinding, error) {
 	var l iamv1.RoleBindingList
-	err := r.c.List(ctx, &l, client.InNamespace(env.Namespace),
+	err := r.c.List(ctx, &l, readOnly, client.InNamespace(env.Namespace),
 		client.MatchingFields{indexBindingEnvironment: env.Namespace + "/" + env.Name})
 	return l.Items, err
 }
 
 func (r relations) bindingsOnAgency(ctx context.Context, agency string) ([]iamv1.RoleBinding, error) {
 	var l iamv1.RoleBindingList
-	err := r.c.List(ctx, &l, client.MatchingFields{indexBindingAgency: agency})
+	err := r.c.List(ctx, &l, readOnly, client.MatchingFields{indexBindingAgency: agency})
 	return l.Items, err
 }
 
 func (r relations) environmentsOf(ctx context.Context, agency string) ([]iamv1.Environment, error) {
 	var l iamv1.EnvironmentList
-	err := r.c.List(ctx, &l, client.MatchingFields{indexEnvironmentAgency: agency})
+	err := r.c.List(ctx, &l, readOnly, client.MatchingFields{indexEnvironmentAgency: agency})
 	return l.Items, err
 }
 
 // agenciesWithHome: the Agencies whose homeNamespace is namespace.
 func (r relations) agenciesWithHome(ctx context.Context, namespace string) ([]iamv1.Agency, error) {
 	var l iamv1.AgencyList
-	err := r.c.List(ctx, &l, client.MatchingFields{indexAgencyHome: namespace})
+	err := r.c.List(ctx, &l, readOnly, client.MatchingFields{indexAgencyHome: namespace})
 	return l.Items, err
 }
 
 func (r relations) environmentsIn(ctx context.Context, namespace string) ([]iamv1.Environment, error) {
 	var l iamv1.EnvironmentList
-	err := r.c.List(ctx, &l, client.InNamespace(namespace))
+	err := r.c.List(ctx, &l, readOnly, client.InNamespace(namespace))
 	return l.Items, err
 }
 

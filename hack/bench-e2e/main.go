@@ -38,6 +38,7 @@ func main() {
 	fs.StringVar(&cfg.Out, "out", cfg.Out, "Markdown file whose bench-e2e region is replaced; empty writes none")
 	fs.StringVar(&cfg.JSONOut, "json", "", "results as JSON (default: <work-dir>.json)")
 	notes := fs.String("notes", "docs/bench-e2e-notes.md", "Markdown analysis carried into the report after the table; missing is fine")
+	render := fs.String("render", "", "re-render -out from the JSON results of an earlier run (its <work-dir>.json) with the current -notes, without running anything")
 	_ = fs.Parse(os.Args[1:])
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "bench-e2e: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
@@ -56,6 +57,13 @@ func main() {
 		os.Exit(2)
 	}
 	cfg.Command = commandLine(os.Args)
+	if *render != "" {
+		if err := scale.Rerender(*render, cfg.Notes, cfg.Out); err != nil {
+			fmt.Fprintf(os.Stderr, "bench-e2e: -render: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

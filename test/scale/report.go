@@ -478,3 +478,22 @@ func cpuShares(cpu map[string]float64, wall float64, cores int) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// Rerender rewrites the bench-e2e region of out from the results of an earlier run
+// (the JSON it wrote), with notes in place of the notes it had: the analysis can be
+// revised without measuring again.
+func Rerender(jsonPath, notes, out string) error {
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		return err
+	}
+	var res Results
+	if err := json.Unmarshal(b, &res); err != nil {
+		return fmt.Errorf("%s: %w", jsonPath, err)
+	}
+	res.Notes = notes
+	if out == "" {
+		return errors.New("no -out file to render into")
+	}
+	return WriteRegion(out, RenderRegion(&res))
+}

@@ -120,3 +120,30 @@ func TestRenderRegion(t *testing.T) {
 		}
 	}
 }
+
+// A run's JSON re-renders into the same table, with the notes given now.
+func TestRerenderUsesTheNewNotes(t *testing.T) {
+	dir := t.TempDir()
+	res := &Results{Date: time.Unix(1_700_000_000, 0).UTC(), Command: "bench", Cores: 2, Notes: "old notes",
+		Sizes: []SizeResult{{Users: 20, Objects: 60,
+			Floor:   RunResult{Converged: true, ConvergeSeconds: 2},
+			Manager: RunResult{Converged: true, ConvergeSeconds: 3}}}}
+	jsonPath, doc := filepath.Join(dir, "run.json"), filepath.Join(dir, "benchmarks.md")
+	if err := writeJSON(jsonPath, res); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(doc, []byte("# Benchmarks\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Rerender(jsonPath, "what bounds it, revised", doc); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(b)
+	if !strings.Contains(out, "what bounds it, revised") || strings.Contains(out, "old notes") || !strings.Contains(out, "1.50×") {
+		t.Errorf("re-rendered region lacks the new notes or the run's ratio:\n%s", out)
+	}
+}
