@@ -11,11 +11,13 @@ import (
 )
 
 // Grant-set writes and deletions of the environment they name, run at the same time
-// over and over, never deadlock: the store locks users before scopes in both
-// (PostgreSQL counts every deadlock it breaks in pg_stat_database, retried or not).
+// over and over by two store processes on one database (as two replicas would), never
+// deadlock: the store locks users before scopes in both (PostgreSQL counts every
+// deadlock it breaks in pg_stat_database, retried or not).
 func TestGrantsAndScopeDeletionNeverDeadlock(t *testing.T) {
 	dsn := backends["postgres"](t)
-	s := openTest(t, dsn, Options{PublicURL: "https://studio.example.test/", InvitationTTL: time.Hour})
+	opts := Options{PublicURL: "https://studio.example.test/", InvitationTTL: time.Hour}
+	s, other := openTest(t, dsn, opts), openTest(t, dsn, opts)
 	deadlocks := func() int64 {
 		t.Helper()
 		var n int64
@@ -45,19 +47,27 @@ func TestGrantsAndScopeDeletionNeverDeadlock(t *testing.T) {
 		if _, _, err := s.PutEnvironment(bg, testCaller, env, store.EnvironmentSpec{Agency: "acme", DisplayName: env}); err != nil {
 			t.Fatal(err)
 		}
+		// Half the users hold a grant there already, so deleting it locks them; the
+		// others get their first one there (a foreign-key lock on the environment)
+		// in the same batches as the first half's changes.
+		for _, u := range users[:len(users)/2] {
+			if _, err := s.PutGrants(bg, testCaller, u, []store.Grant{{Scope: store.Scope{Environment: env}, Roles: []cascade.Role{cascade.Analyst}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		var wg sync.WaitGroup
 		for i, u := range users {
 			wg.Go(func() {
-				roles := []cascade.Role{cascade.Analyst}
+				roles := []cascade.Role{cascade.Planner}
 				if i%2 == 1 {
-					roles = append(roles, cascade.Planner)
+					roles = append(roles, cascade.Developer)
 				}
 				// Refused when the environment went first: that is fine here.
 				_, _ = s.PutGrants(bg, testCaller, u, []store.Grant{{Scope: store.Scope{Environment: env}, Roles: roles}})
 			})
 		}
 		wg.Go(func() {
-			if err := s.DeleteEnvironment(bg, testCaller, env); err != nil {
+			if err := other.DeleteEnvironment(bg, testCaller, env); err != nil {
 				t.Errorf("delete %s: %v", env, err)
 			}
 		})
