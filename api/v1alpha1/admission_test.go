@@ -1,6 +1,7 @@
 package v1alpha1_test
 
 import (
+	"strings"
 	"path/filepath"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -129,6 +130,11 @@ apiVersion: iam.studio-operator.io/v1alpha1
 kind: StudioUser
 metadata: {name: bad-email}
 spec: {email: not-an-email}`, "spec.email", "email"),
+		Entry("environment name longer than its Studio key allows", `
+apiVersion: iam.studio-operator.io/v1alpha1
+kind: Environment
+metadata: {name: `+strings.Repeat("e", 190)+`, namespace: team-a}
+spec: {agencyRef: {name: acme}}`, "metadata.name", "at most 189 characters"),
 		Entry("email without a dotted domain", `
 apiVersion: iam.studio-operator.io/v1alpha1
 kind: StudioUser

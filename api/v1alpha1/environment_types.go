@@ -40,6 +40,9 @@ type EnvironmentStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Namespaced,shortName=senv,categories=studio
+// The Studio keys an environment "<namespace>.<name>", at most 253 characters; with a
+// namespace of up to 63, a name of up to 189 always fits.
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 189",message="metadata.name must be at most 189 characters: the Studio keys an environment <namespace>.<name>, at most 253 characters"
 // +kubebuilder:printcolumn:name="Agency",type=string,JSONPath=`.spec.agencyRef.name`
 // +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
