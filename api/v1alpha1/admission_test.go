@@ -1,8 +1,8 @@
 package v1alpha1_test
 
 import (
-	"strings"
 	"path/filepath"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"

@@ -262,8 +262,8 @@ func TestNarrowed(t *testing.T) {
 	}
 	planned := []store.Grant{
 		agencyGrant("acme", cascade.Planner, cascade.Administrator), // Administrator is new: not added
-		envGrant("team-a.dev"),                                      // now a block: kept as one
-		envGrant("team-b.new", cascade.Agent),                       // a new scope: not added
+		envGrant("team-a.dev"),                // now a block: kept as one
+		envGrant("team-b.new", cascade.Agent), // a new scope: not added
 	}
 	want := []store.Grant{agencyGrant("acme", cascade.Planner), envGrant("team-a.dev")}
 	if diff := cmp.Diff(want, planner.Narrowed(held, planned)); diff != "" {

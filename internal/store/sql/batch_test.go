@@ -128,7 +128,9 @@ func TestSubmitDuringCloseIsAnswered(t *testing.T) {
 		c := newCommitter(s, 1)
 		c.beforeEnqueue = c.close
 		done := make(chan error, 1)
-		go func() { done <- c.submit(context.Background(), &writeRequest{ctx: context.Background(), fn: putAgencyWrite("late")}, "agency/late") }()
+		go func() {
+			done <- c.submit(context.Background(), &writeRequest{ctx: context.Background(), fn: putAgencyWrite("late")}, "agency/late")
+		}()
 		select {
 		case err := <-done:
 			if !store.IsCode(err, store.CodeUnavailable) {
