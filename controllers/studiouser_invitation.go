@@ -161,7 +161,7 @@ func (m *invitationMemory) forget(uid types.UID) {
 // (resendObserved, the Secret) from prev.
 func invitationStatus(inv store.Invitation, prev *iamv1.InvitationStatus) *iamv1.InvitationStatus {
 	st := &iamv1.InvitationStatus{
-		State:     iamv1.InvitationState(inv.State),
+		State:     planner.InvitationStateOf(inv.State),
 		SentAt:    statusTime(inv.SentAt),
 		ExpiresAt: statusTime(inv.ExpiresAt),
 		SendCount: int32(inv.SendCount),

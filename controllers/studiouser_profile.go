@@ -89,7 +89,7 @@ func (r *StudioUserReconciler) profileInStore(ctx context.Context, run *userRun,
 
 // setProfileStatus copies what the store says about the user into status.
 func setProfileStatus(st *iamv1.StudioUserStatus, u store.User) {
-	st.State = iamv1.UserState(u.State)
+	st.State = planner.UserStateOf(u.State)
 	st.CreatedAt = statusTime(&u.CreatedAt)
 	st.LastActiveAt = statusTime(u.LastActiveAt)
 }
