@@ -31,7 +31,7 @@ func fakeBinary(t *testing.T, dir, name, script string) {
 func requireLaunchers(t *testing.T) {
 	t.Helper()
 	if !launchersEnabled.Load() {
-		t.Skip("this test binary does not call MaybeExecControlPlane")
+		t.Fatal("launchers are off: this package's TestMain must call MaybeExecControlPlane first")
 	}
 }
 

@@ -100,11 +100,23 @@ func TestReserveStoreAddress(t *testing.T) {
 
 // A new directory whose preferred port is taken gets the next one.
 func TestReserveStoreAddressSkipsTakenPorts(t *testing.T) {
-	dir := t.TempDir()
-	preferred := preferredStorePort(dir)
-	taken, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(preferred)))
-	if err != nil {
-		t.Skipf("port %d is not free here: %v", preferred, err)
+	// A directory whose preferred port is free here, so that the test can take it.
+	var (
+		dir       string
+		preferred int
+		taken     net.Listener
+	)
+	for range 20 {
+		dir = t.TempDir()
+		preferred = preferredStorePort(dir)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(preferred)))
+		if err == nil {
+			taken = l
+			break
+		}
+	}
+	if taken == nil {
+		t.Fatal("no directory of 20 has a free preferred port on 127.0.0.1")
 	}
 	defer taken.Close()
 	addr, err := reserveStoreAddress("127.0.0.1:0", dir, filepath.Join(dir, StorePortFile))

@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"slices"
+
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/store"
 )
@@ -9,32 +11,20 @@ import (
 // does not know (a newer store) is left out rather than written: the CRD's enum would
 // refuse the whole status.
 func UserStateOf(s store.UserState) iamv1.UserState {
-	switch s {
-	case store.UserInvited:
-		return iamv1.UserStateInvited
-	case store.UserActive:
-		return iamv1.UserStateActive
-	case store.UserSuspended:
-		return iamv1.UserStateSuspended
-	case store.UserRemoved:
-		return iamv1.UserStateRemoved
-	}
-	return ""
+	return sameName(s, iamv1.UserStateInvited, iamv1.UserStateActive, iamv1.UserStateSuspended, iamv1.UserStateRemoved)
 }
 
 // InvitationStateOf is status.invitation.state for an invitation the store has in
 // state s; like UserStateOf, an unknown state is left out. NotSent is the operator's
 // own: the store has no invitation then.
 func InvitationStateOf(s store.InvitationState) iamv1.InvitationState {
-	switch s {
-	case store.InvitationPending:
-		return iamv1.InvitationPending
-	case store.InvitationAccepted:
-		return iamv1.InvitationAccepted
-	case store.InvitationExpired:
-		return iamv1.InvitationExpired
-	case store.InvitationWithdrawn:
-		return iamv1.InvitationWithdrawn
+	return sameName(s, iamv1.InvitationPending, iamv1.InvitationAccepted, iamv1.InvitationExpired, iamv1.InvitationWithdrawn)
+}
+
+// sameName is the API value named like the store's s, among known; "" when none is.
+func sameName[S, A ~string](s S, known ...A) A {
+	if slices.Contains(known, A(s)) {
+		return A(s)
 	}
 	return ""
 }

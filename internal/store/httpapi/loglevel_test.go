@@ -25,7 +25,7 @@ func TestRequestLevel(t *testing.T) {
 		{http.MethodGet, "GET /api/v1/users", http.StatusServiceUnavailable, slog.LevelWarn},
 	}
 	for _, c := range cases {
-		if got := requestLevel(c.method, c.pattern, c.status); got != c.want {
+		if got := RequestLevel(c.method, c.pattern, c.status); got != c.want {
 			t.Errorf("%s %s → %d logged at %v, want %v", c.method, c.pattern, c.status, got, c.want)
 		}
 	}

@@ -97,22 +97,22 @@ func New(svc store.Service, authn Authenticator, opts Options) (*Server, error) 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	_, pattern := s.mux.Handler(r)
-	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	sw := NewStatusWriter(w)
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
 			s.log.LogAttrs(r.Context(), slog.LevelError, "handler panicked", slog.String("route", routeLabel(pattern)), slog.Any("panic", v))
-			if !sw.wroteHeader {
+			if !sw.WroteHeader() {
 				writeProblem(sw, newProblem(store.CodeInternal, "", detailInternal))
 			}
 		}
-		s.observe(r.Context(), r.Method, pattern, sw.status, time.Since(start))
+		s.observe(r.Context(), r.Method, pattern, sw.Status, time.Since(start))
 	}()
 	if pattern == "" {
 		// Not found or method not allowed: answer in the API's own error format.
-		s.mux.ServeHTTP(&unmatchedWriter{statusWriter: sw}, r)
+		s.mux.ServeHTTP(&unmatchedWriter{StatusWriter: sw}, r)
 		return
 	}
 	s.mux.ServeHTTP(sw, r)
@@ -141,31 +141,9 @@ func (s *Server) handler(rt route) http.Handler {
 	})
 }
 
-// statusWriter remembers the status for metrics and the access log.
-type statusWriter struct {
-	http.ResponseWriter
-	status      int
-	wroteHeader bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wroteHeader {
-		w.status, w.wroteHeader = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	w.wroteHeader = true
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection (flush, deadlines).
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // unmatchedWriter replaces the mux's plain-text 404 and 405 answers with problems.
 type unmatchedWriter struct {
-	*statusWriter
+	*StatusWriter
 	replaced bool
 }
 
@@ -177,19 +155,19 @@ func (w *unmatchedWriter) WriteHeader(code int) {
 	case http.StatusMethodNotAllowed:
 		p = newProblem(CodeMethodNotAllowed, "", detailMethodNotAllowed)
 	default:
-		w.statusWriter.WriteHeader(code)
+		w.StatusWriter.WriteHeader(code)
 		return
 	}
 	w.replaced = true
 	w.Header().Del("Content-Length")
-	writeProblem(w.statusWriter, p)
+	writeProblem(w.StatusWriter, p)
 }
 
 func (w *unmatchedWriter) Write(b []byte) (int, error) {
 	if w.replaced {
 		return len(b), nil // the mux's text body; the problem is already written
 	}
-	return w.statusWriter.Write(b)
+	return w.StatusWriter.Write(b)
 }
 
 // observe records a finished request. Only the route pattern is used: the raw path
@@ -197,29 +175,11 @@ func (w *unmatchedWriter) Write(b []byte) (int, error) {
 func (s *Server) observe(ctx context.Context, method, pattern string, status int, d time.Duration) {
 	route := routeLabel(pattern)
 	s.metrics.observe(route, status, d)
-	s.log.LogAttrs(ctx, requestLevel(method, pattern, status), "request",
+	s.log.LogAttrs(ctx, RequestLevel(method, pattern, status), "request",
 		slog.String("method", method),
 		slog.String("route", route),
 		slog.Int("status", status),
 		slog.Duration("duration", d))
-}
-
-// requestLevel is the level a request is logged at. Reads that succeed change
-// nothing and are the bulk of an idle operator's traffic (its resyncs list users and
-// grants), so they and the probes are debug; writes, and every request that failed,
-// are info, and server errors are warnings (probes, which report failure by
-// design, stay debug).
-func requestLevel(method, pattern string, status int) slog.Level {
-	switch {
-	case isProbe(pattern):
-		return slog.LevelDebug
-	case status >= http.StatusInternalServerError:
-		return slog.LevelWarn
-	case (method == http.MethodGet || method == http.MethodHead) && status < http.StatusBadRequest:
-		return slog.LevelDebug
-	default:
-		return slog.LevelInfo
-	}
 }
 
 func routeLabel(pattern string) string {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/studio-operator/studio-operator/internal/store"
 	"github.com/studio-operator/studio-operator/internal/store/auth"
+	"github.com/studio-operator/studio-operator/internal/store/httpapi"
 )
 
 // Prefix is the path the pages are served under; mount the Handler there.
@@ -148,23 +149,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
 	setPageHeaders(w)
 	_, pattern := h.mux.Handler(r)
-	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	sw := httpapi.NewStatusWriter(w)
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
 			h.log.LogAttrs(r.Context(), slog.LevelError, "ui handler panicked", slog.String("route", pattern), slog.Any("panic", v))
-			if !sw.wroteHeader {
+			if !sw.WroteHeader() {
 				h.renderError(sw, r, nil, http.StatusInternalServerError)
 			}
 		}
 		if pattern == "" {
 			pattern = "unmatched"
 		}
-		h.log.LogAttrs(r.Context(), requestLevel(r.Method, sw.status), "request",
+		h.log.LogAttrs(r.Context(), httpapi.RequestLevel(r.Method, pattern, sw.Status), "request",
 			slog.String("method", r.Method), slog.String("route", pattern),
-			slog.Int("status", sw.status), slog.Duration("duration", h.now().Sub(start)))
+			slog.Int("status", sw.Status), slog.Duration("duration", h.now().Sub(start)))
 	}()
 	if pattern == "" {
 		status := http.StatusNotFound
@@ -175,18 +176,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.mux.ServeHTTP(sw, r)
-}
-
-// requestLevel follows the API's log levels: pages read that succeed are debug (the
-// bulk of the traffic), forms and failures info, server errors warnings.
-func requestLevel(method string, status int) slog.Level {
-	switch {
-	case status >= http.StatusInternalServerError:
-		return slog.LevelWarn
-	case (method == http.MethodGet || method == http.MethodHead) && status < http.StatusBadRequest:
-		return slog.LevelDebug
-	}
-	return slog.LevelInfo
 }
 
 // wrap adds what every page needs: the session, the access check, and for forms the
@@ -276,27 +265,6 @@ func setPageHeaders(w http.ResponseWriter) {
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 }
-
-// statusWriter remembers the status for the access log.
-type statusWriter struct {
-	http.ResponseWriter
-	status      int
-	wroteHeader bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wroteHeader {
-		w.status, w.wroteHeader = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	w.wroteHeader = true
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // logFailure logs an unexpected error by route, without the request's path or query.
 func (h *Handler) logFailure(ctx context.Context, r *http.Request, err error) {
