@@ -468,7 +468,12 @@ func cpuShares(cpu map[string]float64, wall float64, cores int) string {
 		names = append(names, n)
 		total += v
 	}
-	sort.Slice(names, func(i, j int) bool { return cpu[names[i]] > cpu[names[j]] })
+	sort.Slice(names, func(i, j int) bool {
+		if cpu[names[i]] != cpu[names[j]] {
+			return cpu[names[i]] > cpu[names[j]]
+		}
+		return names[i] < names[j] // ticks are coarse: equal shares are common
+	})
 	parts := make([]string, 0, len(names)+1)
 	for _, n := range names {
 		parts = append(parts, fmt.Sprintf("%s %.1f s", n, cpu[n]))
