@@ -4,16 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -36,6 +41,9 @@ type AgencyReconciler struct {
 	requeueUsers func(names []string)
 	// ignored remembers, per agency, the approval last reported as ignored.
 	ignored sync.Map
+	// directory is the store as last listed: the environments whose records an
+	// observed agency would write, and the users no StudioUser names.
+	directory *storeDirectory
 }
 
 // +kubebuilder:rbac:groups=iam.studio-operator.io,resources=agencies,verbs=get;list;watch;update;patch
@@ -65,7 +73,12 @@ func (r *AgencyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		}
 		out = r.reconcileRecord(ctx, a)
 		if out.kind == outcomeReady {
-			out = r.reportHeld(a, old.HeldRevocations)
+			if held := r.reportHeld(a, old.HeldRevocations); held.kind != outcomeContinue {
+				out = held
+			}
+		}
+		if err := r.reportUnmanaged(ctx, a); err != nil {
+			return ctrl.Result{}, err
 		}
 	}
 	return r.finish(a, &a.Status.CommonStatus, old.Conditions, out, r.timing)
@@ -86,6 +99,14 @@ func (r *AgencyReconciler) reconcileRecord(ctx context.Context, a *iamv1.Agency)
 
 	want := store.AgencySpec{DisplayName: a.Spec.DisplayName}
 	got, err := r.store.GetAgency(ctx, a.Name)
+	if err != nil && !store.IsNotFound(err) {
+		return fromStoreError(err, iamv1.ReasonAgencyNotReady)
+	}
+	if a.Spec.ManagementPolicy == iamv1.ManagementObserve {
+		return r.observeAgency(ctx, a, got, err == nil, envs)
+	}
+	a.Status.Plan = nil
+	setPlanned(&a.Status.Conditions, a.Generation, false, "")
 	switch {
 	case err == nil && got.DisplayName == want.DisplayName && got.ManagedBy == r.opts.InstanceID:
 		a.Status.StudioKey = a.Name
@@ -107,16 +128,111 @@ func (r *AgencyReconciler) reconcileRecord(ctx context.Context, a *iamv1.Agency)
 
 const msgAgencyReady = "the agency is recorded in the Studio"
 
+// observeAgency reports, for an agency under Observe, the totals of what Full would
+// change (status.plan, from its users' plans and the records of its environments),
+// writing nothing: Ready, reason ObserveOnly, and condition Planned.
+func (r *AgencyReconciler) observeAgency(ctx context.Context, a *iamv1.Agency, got store.Agency, recorded bool, envs []iamv1.Environment) outcome {
+	users := &iamv1.StudioUserList{}
+	if err := r.List(ctx, users, client.UnsafeDisableDeepCopy); err != nil {
+		return kubeFailed(err)
+	}
+	plans := map[string]*iamv1.PlannedChanges{}
+	for i := range users.Items {
+		if p := users.Items[i].Status.Plan; p != nil && slices.Contains(p.Agencies, a.Name) {
+			plans[users.Items[i].Name] = p
+		}
+	}
+	var toRecord []string
+	for i := range envs {
+		env := &envs[i]
+		if !env.DeletionTimestamp.IsZero() {
+			continue
+		}
+		key := planner.StoreEnvironmentKey(client.ObjectKeyFromObject(env))
+		listed, ok := r.directory.environments.lookup(ctx, key)
+		if !ok || listed.Agency != a.Name || listed.DisplayName != env.Spec.DisplayName || listed.ManagedBy != r.opts.InstanceID {
+			toRecord = append(toRecord, key)
+		}
+	}
+	slices.Sort(toRecord)
+	plan := planner.AgencyTotals(a.Name, plans, toRecord)
+	a.Status.Plan = &plan
+	if recorded {
+		a.Status.StudioKey = a.Name
+	}
+	summary := agencyPlanSummary(plan, !recorded || got.DisplayName != a.Spec.DisplayName || got.ManagedBy != r.opts.InstanceID)
+	msg := observeMessage([]string{a.Name}, summary)
+	setPlanned(&a.Status.Conditions, a.Generation, true, msg)
+	return ready(iamv1.ReasonObserveOnly, msg)
+}
+
+// agencyPlanSummary says in a few words what Full would change in an agency.
+func agencyPlanSummary(p iamv1.AgencyPlan, record bool) string {
+	var parts []string
+	add := func(n int32, what string) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf(what, n))
+		}
+	}
+	if record {
+		parts = append(parts, "write the agency's record")
+	}
+	add(p.UsersToCreate, "create %d user(s)")
+	add(p.RecordsToAdopt, "adopt %d user record(s)")
+	add(p.UsersToUpdate, "update %d user(s)")
+	add(p.UsersToRevoke, "revoke roles of %d user(s)")
+	add(p.InvitationsToSend, "send %d invitation(s)")
+	add(p.EnvironmentsToRecord, "record %d environment(s)")
+	if len(parts) == 0 {
+		return "the Studio already matches; Full would change nothing"
+	}
+	return "Full would " + strings.Join(parts, ", ") + " (plan " + p.PlanHash + ")"
+}
+
+// reportUnmanaged lists in status.unmanagedUsers the store's users with access in
+// the agency that no StudioUser names (the first MaxUnmanagedKeys keys, sorted).
+// The operator never changes them.
+func (r *AgencyReconciler) reportUnmanaged(ctx context.Context, a *iamv1.Agency) error {
+	agencyOf := r.revocations.agencyOf(ctx)
+	r.directory.grants.lookup(ctx, "") // loads the first copy
+	var keys []string
+	r.directory.grants.each(func(key string, gs []store.Grant) {
+		if accessByAgency(gs, agencyOf)[a.Name] {
+			keys = append(keys, key)
+		}
+	})
+	if len(keys) == 0 {
+		a.Status.UnmanagedUsers = nil
+		return nil
+	}
+	named := map[string]bool{}
+	list := &iamv1.StudioUserList{}
+	if err := r.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+		return err
+	}
+	for i := range list.Items {
+		named[list.Items[i].Name] = true
+	}
+	keys = slices.DeleteFunc(keys, func(k string) bool { return named[k] })
+	if len(keys) == 0 {
+		a.Status.UnmanagedUsers = nil
+		return nil
+	}
+	slices.Sort(keys)
+	a.Status.UnmanagedUsers = &iamv1.UnmanagedUsers{Count: int32(len(keys)), Keys: keys[:min(len(keys), iamv1.MaxUnmanagedKeys)]}
+	return nil
+}
+
 // reportHeld shows the revocations the guard holds in the agency (condition
 // RevocationHeld, status.heldRevocations, a Warning event for each new plan) and acts
 // on an approval annotation naming the current plan: its users are re-queued and
-// their revocations go through. Without holds the agency is Ready.
+// their revocations go through. Without holds it lets the reconcile's verdict stand.
 func (r *AgencyReconciler) reportHeld(a *iamv1.Agency, before *iamv1.HeldRevocations) outcome {
 	h := r.revocations.guard.Held(a.Name)
 	if len(h.Users) == 0 {
 		a.Status.HeldRevocations = nil
 		meta.RemoveStatusCondition(&a.Status.Conditions, iamv1.ConditionRevocationHeld)
-		return ready(iamv1.ReasonSucceeded, msgAgencyReady)
+		return proceed
 	}
 	if approval := a.Annotations[iamv1.AnnotationApproveRevocations]; approval != "" {
 		switch {
@@ -172,11 +288,11 @@ func (r *AgencyReconciler) checkHome(ctx context.Context, a *iamv1.Agency) outco
 	return proceed
 }
 
-// reconcileDelete honours deletionPolicy: Orphan (the default) leaves the record;
-// Delete waits (DependentsExist) while Environments of the agency exist, then deletes
+// reconcileDelete honours deletionPolicy: Orphan (the default) leaves the record,
+// as does an agency under Observe; Delete waits (DependentsExist) while Environments of the agency exist, then deletes
 // the record. The finalizer goes last.
 func (r *AgencyReconciler) reconcileDelete(ctx context.Context, a *iamv1.Agency) outcome {
-	if a.Spec.DeletionPolicy == iamv1.DeletionPolicyDelete {
+	if a.Spec.DeletionPolicy == iamv1.DeletionPolicyDelete && a.Spec.ManagementPolicy != iamv1.ManagementObserve {
 		envs, err := r.rel.environmentsOf(ctx, a.Name)
 		if err != nil {
 			return kubeFailed(err)
@@ -212,8 +328,42 @@ func (r *AgencyReconciler) setup(mgr ctrl.Manager) error {
 			builder.WithPredicates(specOrLifecycle)).
 		// The guard's holds changed.
 		WatchesRawSource(source.Channel(r.revocations.agencyEvents, &handler.EnqueueRequestForObject{})).
+		// Users: their plans make an observed agency's totals, and a StudioUser
+		// created or deleted may name a user the agency lists as unmanaged.
+		Watches(&iamv1.StudioUser{}, handler.EnqueueRequestsFromMapFunc(r.agenciesOfUser),
+			builder.WithPredicates(planOrLifecycle)).
 		WithOptions(r.controllerOptions(r.opts.workersFor(kindAgency))).
 		Complete(r)
+}
+
+// planOrLifecycle passes a StudioUser's creation and deletion and a change of its
+// status.plan.
+var planOrLifecycle = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		o, n := e.ObjectOld.(*iamv1.StudioUser), e.ObjectNew.(*iamv1.StudioUser)
+		return !equality.Semantic.DeepEqual(o.Status.Plan, n.Status.Plan)
+	},
+	GenericFunc: func(event.GenericEvent) bool { return false },
+}
+
+// agenciesOfUser: the agencies the user's plan covers, and those that list
+// unmanaged users (the user may be one of them).
+func (r *AgencyReconciler) agenciesOfUser(ctx context.Context, o client.Object) []reconcile.Request {
+	set := requestSet{}
+	if p := o.(*iamv1.StudioUser).Status.Plan; p != nil {
+		for _, a := range p.Agencies {
+			set.addObjects(&iamv1.Agency{ObjectMeta: metav1.ObjectMeta{Name: a}})
+		}
+	}
+	list := &iamv1.AgencyList{}
+	err := r.List(ctx, list, client.UnsafeDisableDeepCopy)
+	logMapError(ctx, err, "Agency")
+	for i := range list.Items {
+		if list.Items[i].Status.UnmanagedUsers != nil {
+			set.addObjects(&list.Items[i])
+		}
+	}
+	return set.requests()
 }
 
 func (r *AgencyReconciler) agenciesSharingHome(ctx context.Context, o client.Object) []reconcile.Request {

@@ -78,6 +78,14 @@ func (r *EnvironmentReconciler) reconcileRecord(ctx context.Context, env *iamv1.
 	key := planner.StoreEnvironmentKey(client.ObjectKeyFromObject(env))
 	want := store.EnvironmentSpec{Agency: res.Agency, DisplayName: env.Spec.DisplayName}
 	listed, ok := r.environments.lookup(ctx, key)
+	observed, err := r.observe.observedFor(ctx, res.Agency)
+	if err != nil {
+		return kubeFailed(err)
+	}
+	if observed {
+		return r.observeRecord(env, res.Agency, key, listed, ok, want)
+	}
+	setPlanned(&env.Status.Conditions, env.Generation, false, "")
 	if !ok || listed.Agency != want.Agency || listed.DisplayName != want.DisplayName || listed.ManagedBy != r.opts.InstanceID {
 		caller := provenance.Caller(kindEnvironment, env, r.opts.InstanceID, FieldManager)
 		stored, result, err := r.store.PutEnvironment(ctx, caller, key, want)
@@ -95,11 +103,38 @@ func (r *EnvironmentReconciler) reconcileRecord(ctx context.Context, env *iamv1.
 	return ready(iamv1.ReasonSucceeded, "the environment is recorded in the Studio")
 }
 
+// observeRecord reports, for an environment of an agency under Observe, what Full
+// would do with its record, writing nothing: Ready, reason ObserveOnly, and condition
+// Planned with the same message.
+func (r *EnvironmentReconciler) observeRecord(env *iamv1.Environment, agency, key string, listed store.Environment, ok bool, want store.EnvironmentSpec) outcome {
+	summary := "the Studio has the environment as wanted; Full would change nothing"
+	switch {
+	case !ok:
+		summary = "Full would record the environment"
+	case listed.ManagedBy == "":
+		summary = "Full would adopt the environment's record"
+	case listed.Agency != want.Agency || listed.DisplayName != want.DisplayName || listed.ManagedBy != r.opts.InstanceID:
+		summary = "Full would update the environment's record"
+	}
+	if ok {
+		env.Status.StudioKey = key
+	}
+	env.Status.Agency = agency
+	msg := observeMessage([]string{agency}, summary)
+	setPlanned(&env.Status.Conditions, env.Generation, true, msg)
+	return ready(iamv1.ReasonObserveOnly, msg)
+}
+
 // reconcileDelete honours deletionPolicy: Orphan (the default) leaves the record;
-// Delete deletes it, and with it every grant on the environment. The finalizer goes
-// last, so a store outage keeps the object until the record is gone.
+// Delete deletes it, and with it every grant on the environment — unless its agency
+// is under Observe, where the record stays. The finalizer goes last, so a store
+// outage keeps the object until the record is gone.
 func (r *EnvironmentReconciler) reconcileDelete(ctx context.Context, env *iamv1.Environment) outcome {
-	if env.Spec.DeletionPolicy == iamv1.DeletionPolicyDelete {
+	observed, err := r.observe.observedFor(ctx, env.Spec.AgencyRef.Name)
+	if err != nil {
+		return kubeFailed(err)
+	}
+	if env.Spec.DeletionPolicy == iamv1.DeletionPolicyDelete && !observed {
 		key := planner.StoreEnvironmentKey(client.ObjectKeyFromObject(env))
 		caller := provenance.Caller(kindEnvironment, env, r.opts.InstanceID, FieldManager)
 		if err := r.store.DeleteEnvironment(ctx, caller, key); err != nil && !store.IsNotFound(err) {

@@ -32,6 +32,12 @@ const (
 	EventRevocationsApproved = "RevocationsApproved"
 	// EventApprovalIgnored (Warning): the approval annotation names another plan.
 	EventApprovalIgnored = "ApprovalIgnored"
+	// EventInvitationExpired (Warning, on a StudioUser): the invitation expired
+	// without being accepted and is not renewed.
+	EventInvitationExpired = "InvitationExpired"
+	// EventInvitationUndeliverable (Warning): the Studio gave up delivering the
+	// invitation email; the note has the reply class, never the address.
+	EventInvitationUndeliverable = "InvitationUndeliverable"
 )
 
 // perUserEventSubjects is the most subjects a RoleBinding may have for its changes to

@@ -35,6 +35,9 @@ type grantWriter struct {
 	// revocations holds back what would take all of a user's access in an agency
 	// when the mass-revocation guard says so (nil: no guard).
 	revocations *revocations
+	// observe keeps every scope of an agency under managementPolicy Observe as the
+	// store has it (nil: no agency is ever observed).
+	observe *observation
 }
 
 // grantWrite is what one write left in the store.
@@ -48,6 +51,9 @@ type grantWrite struct {
 	drift bool
 	// revocationsHeld are the agencies in which the guard kept the user's access.
 	revocationsHeld []heldRevocation
+	// planned is what the write left undone in agencies under Observe: the changes
+	// Full would make there.
+	planned []iamv1.GrantChange
 }
 
 // write makes the store hold want as key's grant set, unless the recent listing
@@ -58,10 +64,14 @@ func (g *grantWriter) write(ctx context.Context, caller store.Caller, key string
 	if !ok {
 		before = g.applied.get(key)
 	}
+	want, planned, err := g.holdObserved(ctx, key, ok, before, want)
+	if err != nil {
+		return grantWrite{}, err
+	}
 	want, revocationsHeld := g.revocations.filter(ctx, key, before, want)
 	if ok && planner.GrantsEqual(listed, want) {
 		g.applied.set(key, want)
-		return grantWrite{held: want, revocationsHeld: revocationsHeld}, nil
+		return grantWrite{held: want, revocationsHeld: revocationsHeld, planned: planned}, nil
 	}
 	drift := g.applied.is(key, want)
 	held, left, changed, err := g.put(ctx, caller, key, want)
@@ -79,7 +89,25 @@ func (g *grantWriter) write(ctx context.Context, caller store.Caller, key string
 	}
 	g.applied.set(key, held)
 	g.listing.note(key, held)
-	return grantWrite{held: held, left: left, drift: changed && drift, revocationsHeld: revocationsHeld}, nil
+	return grantWrite{held: held, left: left, drift: changed && drift, revocationsHeld: revocationsHeld, planned: planned}, nil
+}
+
+// holdObserved returns want with the scopes of agencies under Observe as the store
+// holds them, and the changes left undone there. What the store holds must be known
+// for sure: a user the listing does not show yet is read.
+func (g *grantWriter) holdObserved(ctx context.Context, key string, listed bool, before, want []store.Grant) ([]store.Grant, []iamv1.GrantChange, error) {
+	sc, err := g.observe.read(ctx)
+	if err != nil || !sc.any() {
+		return want, nil, err
+	}
+	if !listed {
+		set, err := g.store.GetGrants(ctx, key)
+		if err != nil && !store.IsNotFound(err) {
+			return nil, nil, err
+		}
+		before = set.Grants
+	}
+	return planner.HoldObserved(before, want, sc.agencyOf, sc.observed), planner.GrantChanges(before, want, sc.agencyOf, sc.observed), nil
 }
 
 // put writes grants, leaving out, one by one, each grant whose scope the store

@@ -114,7 +114,18 @@ func (r *RoleBindingReconciler) reconcileResolution(ctx context.Context, b *iamv
 		r.normalEvent(b, EventSubjectsUpdated, actionReconcile, "roles %s apply to %s; their access in the Studio follows",
 			rolesText(b.Spec.Roles), plural(n, "subject"))
 	}
-	return ready(iamv1.ReasonSucceeded, fmt.Sprintf("the roles apply to %s", plural(len(v.Subjects), "subject")))
+	observed, err := r.observe.observedFor(ctx, v.Scope.Agency)
+	if err != nil {
+		return kubeFailed(err)
+	}
+	applies := fmt.Sprintf("the roles apply to %s", plural(len(v.Subjects), "subject"))
+	if observed {
+		msg := observeMessage([]string{v.Scope.Agency}, applies+" once it is under Full; their users' status.plan shows the changes")
+		setPlanned(&b.Status.Conditions, b.Generation, true, msg)
+		return ready(iamv1.ReasonObserveOnly, msg)
+	}
+	setPlanned(&b.Status.Conditions, b.Generation, false, "")
+	return ready(iamv1.ReasonSucceeded, applies)
 }
 
 // fanOut writes the grant sets of users now (grantWriter.fanOut); their reconciles,

@@ -104,6 +104,9 @@ type reconciler struct {
 	recorder  events.EventRecorder
 	rel       relations
 	timing    timing
+	// observe tells the agencies under managementPolicy Observe, where nothing is
+	// written.
+	observe *observation
 }
 
 // SetupWithManager registers the field indexes and the four reconcilers with mgr.
@@ -128,10 +131,11 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}
 	metrics.SetUserStates(userStates(mgr.GetCache()))
 	directory := newStoreDirectory(opts.Store, opts.ResyncPeriod)
+	base.observe = &observation{cache: mgr.GetClient(), envs: directory.environments}
 	revs := newRevocations(opts.RevocationWindow, mgr.GetClient(), mgr.GetAPIReader(), directory)
-	grants := &grantWriter{store: opts.Store, applied: newAppliedState(), listing: directory.grants, parallel: fanOutParallel, revocations: revs}
+	grants := &grantWriter{store: opts.Store, applied: newAppliedState(), listing: directory.grants, parallel: fanOutParallel, revocations: revs, observe: base.observe}
 	return errors.Join(
-		(&AgencyReconciler{reconciler: base, revocations: revs, requeueUsers: revs.requeueUsers}).setup(mgr),
+		(&AgencyReconciler{reconciler: base, revocations: revs, requeueUsers: revs.requeueUsers, directory: directory}).setup(mgr),
 		(&EnvironmentReconciler{reconciler: base, environments: directory.environments}).setup(mgr),
 		(&RoleBindingReconciler{reconciler: base, grants: grants}).setup(mgr),
 		(&StudioUserReconciler{

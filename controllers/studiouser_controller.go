@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -65,6 +66,23 @@ type userRun struct {
 	// revocationHeld says which revocations the guard held (reconcileGrants); the
 	// other steps still run, then the user is Stalled with it.
 	revocationHeld string
+
+	// scopes is the reading of the agencies' management policies (reconcilePlan).
+	// When some agency is under Observe: full is the plan with every scope, held the
+	// grant set the store holds, observed the user's agencies under Observe (wanted
+	// or held), and fullyObserved says that all of them are.
+	scopes        scopes
+	full          planner.UserPlan
+	held          []store.Grant
+	observed      []string
+	fullyObserved bool
+	// planned are the grant changes left undone in observed agencies, once the grant
+	// set was written (grantsWritten).
+	planned       []iamv1.GrantChange
+	grantsWritten bool
+	// requeueBy is when the user must be looked at again at the latest: the expiry of
+	// its pending invitation.
+	requeueBy time.Time
 }
 
 // userStep is one named step of the StudioUser reconcile; proceed lets the next run.
@@ -107,10 +125,15 @@ func (r *StudioUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		if err := syncFinalizer(ctx, r.Client, u, u.Spec.DeletionPolicy != iamv1.DeletionPolicyOrphan); err != nil {
 			return ctrl.Result{}, err
 		}
-		out = runSteps(ctx, run, r.reconcilePlan, r.reconcileProfile, r.reconcileGrants, r.reconcileInvitation, r.summarize)
+		out = runSteps(ctx, run, r.reconcilePlan, r.observeOnly, r.reconcileProfile, r.reconcileGrants, r.reconcileInvitation, r.summarize)
+		r.notePlan(run)
 		r.announce(run)
 	}
-	return r.finish(u, &u.Status.CommonStatus, old.Conditions, out, r.timing)
+	res, err := r.finish(u, &u.Status.CommonStatus, old.Conditions, out, r.timing)
+	if d := time.Until(run.requeueBy) + time.Second; err == nil && !run.requeueBy.IsZero() && res.RequeueAfter > d {
+		res.RequeueAfter = max(d, time.Second)
+	}
+	return res, err
 }
 
 // runSteps runs the steps in order until one does not proceed.

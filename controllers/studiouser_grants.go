@@ -27,11 +27,27 @@ func (r *StudioUserReconciler) reconcilePlan(ctx context.Context, run *userRun) 
 	if b, ok := up.cause.Obj.(*iamv1.RoleBinding); ok && len(b.Spec.Subjects) > perUserEventSubjects {
 		run.announcedByBinding = true
 	}
+	if run.scopes, err = r.grants.observe.read(ctx); err != nil {
+		return kubeFailed(err)
+	}
+	if run.scopes.any() {
+		// Which of the user's agencies, wanted or held, are under Observe.
+		if run.held, err = r.grantsHeld(ctx, run.key); err != nil {
+			return fromStoreError(err, "")
+		}
+		run.full = up.full
+		// A user with no access anywhere yet is held too: its bindings may be on
+		// their way, and they may be in an observed agency.
+		all, observed := run.scopes.touched(up.full.Grants, run.held)
+		run.observed, run.fullyObserved = observed, len(observed) == len(all)
+	}
 	return proceed
 }
 
 // userPlan is planUser's result.
 type userPlan struct {
+	// full is the plan with every scope; plan leaves out the unrecorded ones.
+	full       planner.UserPlan
 	plan       planner.UserPlan
 	unrecorded []store.Scope
 	// caller attributes a grant-set write to cause, the object edited last: the user
@@ -61,7 +77,7 @@ func (r *reconciler) planUser(ctx context.Context, u *iamv1.StudioUser) (userPla
 		}
 	}
 	plan := planner.PlanUser(u, bindings, l.s)
-	up := userPlan{unrecorded: planner.UnrecordedScopes(plan, l.s)}
+	up := userPlan{full: plan, unrecorded: planner.UnrecordedScopes(plan, l.s)}
 	up.plan = planner.WithoutScopes(plan, up.unrecorded)
 	up.caller, up.cause = r.grantsCaller(u, bindings)
 	return up, nil
@@ -99,6 +115,7 @@ func (r *StudioUserReconciler) reconcileGrants(ctx context.Context, run *userRun
 	if len(w.revocationsHeld) > 0 {
 		run.revocationHeld = heldMessage(w.revocationsHeld)
 	}
+	run.planned, run.grantsWritten = w.planned, true
 	access := planner.AccessWithout(run.plan.Access, w.left)
 	skipped := append(slices.Clone(run.unrecorded), w.left...)
 

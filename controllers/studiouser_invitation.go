@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -48,12 +50,18 @@ func (r *StudioUserReconciler) reconcileInvitation(ctx context.Context, run *use
 	// The cache may not show our own last status write yet; the memory of the sends
 	// of this process does, so the decision, the event and the metric stay exact.
 	current := r.invitations.newest(u.UID, u.Status.Invitation)
+	var maxRenewals int32
+	if ar := u.Spec.Invitation.AutoRenew; ar != nil {
+		maxRenewals = ar.MaxRenewals
+	}
 	dec := planner.PlanInvitation(planner.InvitationInput{
-		UID:        u.UID,
-		Spec:       u.Spec.Invitation,
-		Status:     current,
-		HasAccess:  run.plan.HasAccess(),
-		StoreState: run.stored.State,
+		UID:         u.UID,
+		Spec:        u.Spec.Invitation,
+		Status:      current,
+		HasAccess:   run.plan.HasAccess(),
+		StoreState:  run.stored.State,
+		MaxRenewals: maxRenewals,
+		Now:         time.Now(),
 	})
 	if current != u.Status.Invitation {
 		u.Status.Invitation = current.DeepCopy()
@@ -75,24 +83,29 @@ func (r *StudioUserReconciler) reconcileInvitation(ctx context.Context, run *use
 	}
 	st := invitationStatus(inv, u.Status.Invitation)
 	st.ResendObserved = dec.Resend
+	st.Renewals = dec.Renewals
 	st.LinkSecretRef = ref
 	u.Status.Invitation = st
 	r.invitations.remember(u.UID, st)
+	r.directory.undeliverable.forget(run.key)
 	if st.SendCount > sentBefore {
 		metrics.InvitationsSent.Inc()
 		run.invited = st
 	}
+	r.noteInvitationHealth(run)
 	return proceed
 }
 
 // refreshInvitation keeps status.invitation current without sending: NotSent before
-// the first invitation, and the store's state while one is pending. A pending
+// the first invitation, and the store's state while one is pending (the reconcile
+// comes back at its expiry). A pending
 // invitation can only end by being accepted (the user turns Active), by the user's
 // removal, or by expiring: while the user is still Invited and the invitation not past
 // its expiry, it is pending still and needs no read. Once the invitation is no longer
 // pending its link is useless, so its Secret goes.
 func (r *StudioUserReconciler) refreshInvitation(ctx context.Context, run *userRun) outcome {
 	u := run.u
+	defer r.noteInvitationHealth(run)
 	if u.Status.Invitation == nil {
 		u.Status.Invitation = &iamv1.InvitationStatus{State: iamv1.InvitationNotSent}
 		return proceed
@@ -101,6 +114,7 @@ func (r *StudioUserReconciler) refreshInvitation(ctx context.Context, run *userR
 		return proceed
 	}
 	if exp := u.Status.Invitation.ExpiresAt; run.stored.State == store.UserInvited && exp != nil && time.Now().Before(exp.Time) {
+		run.requeueBy = exp.Time // its expiry is seen without a resync
 		return proceed
 	}
 	inv, err := r.store.GetInvitation(ctx, run.key)
@@ -158,7 +172,7 @@ func (m *invitationMemory) forget(uid types.UID) {
 }
 
 // invitationStatus is the status of inv, keeping what only the operator knows
-// (resendObserved, the Secret) from prev.
+// (resendObserved, renewals, the Secret) from prev.
 func invitationStatus(inv store.Invitation, prev *iamv1.InvitationStatus) *iamv1.InvitationStatus {
 	st := &iamv1.InvitationStatus{
 		State:     planner.InvitationStateOf(inv.State),
@@ -168,6 +182,7 @@ func invitationStatus(inv store.Invitation, prev *iamv1.InvitationStatus) *iamv1
 	}
 	if prev != nil {
 		st.ResendObserved = prev.ResendObserved
+		st.Renewals = prev.Renewals
 		st.LinkSecretRef = prev.LinkSecretRef
 	}
 	return st
@@ -240,4 +255,60 @@ func InvitationSecretName(user string) string {
 	suffix := "-" + hex.EncodeToString(sum[:])[:10]
 	// The cut must not leave a label ending in '.' or '-'.
 	return strings.TrimRight(name[:validation.DNS1123SubdomainMaxLength-len(suffix)], ".-") + suffix
+}
+
+// noteInvitationHealth shows an invitation that cannot reach the person: condition
+// InvitationExpired (expired without being accepted, and not renewed: reason
+// RenewalsExhausted once spec.invitation.autoRenew's renewals are spent) and
+// condition InvitationUndeliverable (the Studio gave up delivering the email, with
+// the mail server's reply class, never the address), each with a Warning event when
+// it appears. A new invitation clears both.
+func (r *StudioUserReconciler) noteInvitationHealth(run *userRun) {
+	u := run.u
+	inv := u.Status.Invitation
+	conds := &u.Status.Conditions
+	expired := inv != nil && inv.State == iamv1.InvitationExpired
+	if expired {
+		reason, msg := iamv1.ReasonInvitationExpired, fmt.Sprintf("the invitation sent %s expired without being accepted; to send a new one, increase spec.invitation.resend or set spec.invitation.autoRenew", sentWhen(inv))
+		if ar := u.Spec.Invitation.AutoRenew; ar != nil && ar.MaxRenewals > 0 {
+			reason = iamv1.ReasonRenewalsExhausted
+			msg = fmt.Sprintf("the invitation expired without being accepted after %s; to send a new one, increase spec.invitation.resend", plural(int(inv.Renewals), "renewal"))
+		}
+		if r.setInvitationCondition(conds, u.Generation, iamv1.ConditionInvitationExpired, reason, msg) {
+			r.warningEvent(u, EventInvitationExpired, actionInvite, "%s", msg)
+		}
+	} else {
+		meta.RemoveStatusCondition(conds, iamv1.ConditionInvitationExpired)
+	}
+	failed, ok := r.directory.undeliverable.lookup(context.Background(), run.key)
+	if ok && inv != nil && inv.State == iamv1.InvitationPending && sameSend(inv.SentAt, failed.SentAt) {
+		msg := fmt.Sprintf("the Studio could not deliver the invitation email sent %s (mail server reply: %s); check the address and the mail server, then increase spec.invitation.resend", sentWhen(inv), failed.ReplyClass)
+		if r.setInvitationCondition(conds, u.Generation, iamv1.ConditionInvitationUndeliverable, iamv1.ReasonUndeliverable, msg) {
+			r.warningEvent(u, EventInvitationUndeliverable, actionInvite, "%s", msg)
+		}
+	} else {
+		meta.RemoveStatusCondition(conds, iamv1.ConditionInvitationUndeliverable)
+	}
+}
+
+// setInvitationCondition sets condition typ True and reports whether it was not
+// True before (which deserves an event).
+func (r *StudioUserReconciler) setInvitationCondition(conds *[]metav1.Condition, generation int64, typ, reason, msg string) bool {
+	before := meta.FindStatusCondition(*conds, typ)
+	meta.SetStatusCondition(conds, metav1.Condition{Type: typ, Status: metav1.ConditionTrue, Reason: reason, Message: msg, ObservedGeneration: generation})
+	return before == nil || before.Status != metav1.ConditionTrue
+}
+
+// sentWhen is "at <time>" of an invitation's send, for messages.
+func sentWhen(inv *iamv1.InvitationStatus) string {
+	if inv == nil || inv.SentAt == nil {
+		return ""
+	}
+	return "at " + inv.SentAt.UTC().Format(time.RFC3339)
+}
+
+// sameSend reports whether a store time is the send status records (at the API's
+// precision of seconds).
+func sameSend(recorded *metav1.Time, sent time.Time) bool {
+	return recorded != nil && recorded.Time.Equal(sent.UTC().Truncate(time.Second))
 }

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -105,11 +106,6 @@ func statusTime(t *time.Time) *metav1.Time {
 	return &mt
 }
 
-// reconcileDelete honours deletionPolicy: Delete (the default) removes the user from
-// the store — all grants revoked, a pending invitation withdrawn, state Removed —
-// before the finalizer goes; Orphan leaves the user as it is. Either way the
-// invitation-link Secret is deleted. A store outage keeps the finalizer (nothing is
-// revoked by guesswork, and nothing is left behind).
 // grantsHeld is the user's grant set as the store holds it: the listing's copy, or a
 // read when the user is not in it (none when the store has no such user).
 func (r *StudioUserReconciler) grantsHeld(ctx context.Context, key string) ([]store.Grant, error) {
@@ -123,6 +119,21 @@ func (r *StudioUserReconciler) grantsHeld(ctx context.Context, key string) ([]st
 	return set.Grants, err
 }
 
+// managesUser reports whether the store's user is managed by this instance, or
+// cannot be read (then the removal tells, and is retried). A user that is not there
+// is trivially ours to remove.
+func (r *StudioUserReconciler) managesUser(ctx context.Context, key string) bool {
+	u, err := r.storedUser(ctx, key)
+	return err != nil || u == nil || u.ManagedBy == r.opts.InstanceID
+}
+
+// reconcileDelete honours deletionPolicy: Delete (the default) removes the user from
+// the store — all grants revoked, a pending invitation withdrawn, state Removed —
+// before the finalizer goes; Orphan leaves the user as it is. Either way the
+// invitation-link Secret is deleted. A store outage keeps the finalizer (nothing is
+// revoked by guesswork, and nothing is left behind).
+// Under Observe the user is left as it is in the observed agencies, and a user this
+// instance does not manage is never removed.
 func (r *StudioUserReconciler) reconcileDelete(ctx context.Context, run *userRun) outcome {
 	u := run.u
 	if u.Spec.DeletionPolicy != iamv1.DeletionPolicyOrphan {
@@ -131,13 +142,38 @@ func (r *StudioUserReconciler) reconcileDelete(ctx context.Context, run *userRun
 		if err != nil {
 			return fromStoreError(err, iamv1.ReasonStoreUnavailable)
 		}
-		if _, held := r.grants.revocations.filter(ctx, run.key, before, nil); len(held) > 0 {
-			return stalled(iamv1.ReasonRevocationHeld, heldMessage(held))
+		sc, err := r.observe.read(ctx)
+		if err != nil {
+			return kubeFailed(err)
 		}
-		if _, err := r.store.RemoveUser(ctx, run.caller, run.key); err != nil && !store.IsNotFound(err) {
-			return fromStoreError(err, "")
+		all, observed := sc.touched(before)
+		switch {
+		case len(observed) > 0 && len(observed) == len(all):
+			// Every agency the user has access in is under Observe: the record stays.
+			r.normalEvent(u, EventUserRemoved, actionDelete, "observe-only (agency %s): the user is left in the Studio as it is", strings.Join(observed, ", "))
+		case len(observed) > 0:
+			// Revoke what is under Full; the observed agencies' grants stay, and so
+			// does the record that holds them.
+			w, err := r.grants.write(ctx, run.caller, run.key, nil)
+			if err != nil {
+				return fromStoreError(err, "")
+			}
+			if len(w.revocationsHeld) > 0 {
+				return stalled(iamv1.ReasonRevocationHeld, heldMessage(w.revocationsHeld))
+			}
+			r.normalEvent(u, EventUserRemoved, actionDelete, "access revoked outside the observe-only agencies (%s), where the user is left as it is", strings.Join(observed, ", "))
+		case !r.managesUser(ctx, run.key):
+			// Never adopted (it was only observed) or someone else's: not ours to remove.
+			r.normalEvent(u, EventUserRemoved, actionDelete, "the Studio's user is not managed by this operator; it is left as it is")
+		default:
+			if _, held := r.grants.revocations.filter(ctx, run.key, before, nil); len(held) > 0 {
+				return stalled(iamv1.ReasonRevocationHeld, heldMessage(held))
+			}
+			if _, err := r.store.RemoveUser(ctx, run.caller, run.key); err != nil && !store.IsNotFound(err) {
+				return fromStoreError(err, "")
+			}
+			r.normalEvent(u, EventUserRemoved, actionDelete, "removed from the Studio: all access revoked")
 		}
-		r.normalEvent(u, EventUserRemoved, actionDelete, "removed from the Studio: all access revoked")
 	}
 	if err := r.deleteLinkSecret(ctx, u); err != nil {
 		return kubeFailed(err)

@@ -18,6 +18,9 @@ type storeDirectory struct {
 	users        *listing[store.User]
 	grants       *listing[[]store.Grant]
 	environments *listing[store.Environment]
+	// undeliverable are the pending invitations whose email the store gave up
+	// delivering, by user: usually none, one request per resync.
+	undeliverable *listing[store.UndeliverableInvitation]
 }
 
 func newStoreDirectory(api store.API, every time.Duration) *storeDirectory {
@@ -40,6 +43,17 @@ func newStoreDirectory(api store.API, every time.Duration) *storeDirectory {
 				page, err := api.ListGrants(ctx, f)
 				for _, g := range page.Items {
 					out[g.User] = g.Grants
+				}
+				return page.Next, err
+			})
+		}),
+		undeliverable: newListing("undeliverable", every, func(ctx context.Context) (map[string]store.UndeliverableInvitation, error) {
+			out := map[string]store.UndeliverableInvitation{}
+			f := store.UndeliverableFilter{Limit: listPageSize}
+			return out, pages(ctx, &f.Cursor, func(ctx context.Context) (*string, error) {
+				page, err := api.ListUndeliverable(ctx, f)
+				for _, i := range page.Items {
+					out[i.User] = i
 				}
 				return page.Next, err
 			})

@@ -31,6 +31,19 @@ type EnvironmentNamespaces struct {
 	Selector *metav1.LabelSelector `json:"selector,omitempty"`
 }
 
+// ManagementPolicy says whether the operator writes to the Studio for an Agency.
+// +kubebuilder:validation:Enum=Full;Observe
+type ManagementPolicy string
+
+const (
+	// ManagementFull: the operator makes the Studio match the manifests.
+	ManagementFull ManagementPolicy = "Full"
+	// ManagementObserve: the operator reads the Studio and reports what it would
+	// change (status.plan), writing nothing: no record, grant, invitation, mail or
+	// Secret. The step before taking over an existing Studio.
+	ManagementObserve ManagementPolicy = "Observe"
+)
+
 // AgencySpec is the desired state of an Agency.
 type AgencySpec struct {
 	// displayName is the agency's name as people see it in the Studio.
@@ -56,6 +69,16 @@ type AgencySpec struct {
 	// default) keeps the agency; Delete deletes it once its Environments are gone.
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// managementPolicy is Full (the default: the operator makes the Studio match the
+	// manifests) or Observe: for this agency, its Environments, the grants of every
+	// user on them and the profiles of users whose only access is here, the operator
+	// reads the Studio and writes nothing; each StudioUser reports status.plan (what
+	// Full would change) and the Agency the totals. Switching to Full applies exactly
+	// that plan.
+	// +optional
+	// +kubebuilder:default=Full
+	ManagementPolicy ManagementPolicy `json:"managementPolicy,omitempty"`
 
 	// revocationGuard limits how many users may lose all their access in this agency
 	// within the operator's --revocation-window (default 10m); further revocations are
@@ -96,6 +119,40 @@ type HeldRevocations struct {
 // lets exactly those held revocations through; a different plan ignores it.
 const AnnotationApproveRevocations = "iam.studio-operator.io/approve-revocations"
 
+// AgencyPlan totals what switching an Agency under Observe to Full would change.
+type AgencyPlan struct {
+	// usersToCreate have no record in the Studio yet.
+	UsersToCreate int32 `json:"usersToCreate"`
+	// recordsToAdopt are Studio users no operator manages yet that a StudioUser names.
+	RecordsToAdopt int32 `json:"recordsToAdopt"`
+	// usersToUpdate would have their profile changed or roles added.
+	UsersToUpdate int32 `json:"usersToUpdate"`
+	// usersToRevoke would lose roles in this agency.
+	UsersToRevoke int32 `json:"usersToRevoke"`
+	// invitationsToSend is how many invitation emails Full would send.
+	InvitationsToSend int32 `json:"invitationsToSend"`
+	// environmentsToRecord are Environments the Studio has not recorded as wanted.
+	EnvironmentsToRecord int32 `json:"environmentsToRecord"`
+	// planHash identifies exactly this plan ("sha256:…"), so that a review can name
+	// the plan it approved; it changes whenever a change is added or dropped.
+	PlanHash string `json:"planHash"`
+}
+
+// MaxUnmanagedKeys is how many unmanaged users an Agency's status names.
+const MaxUnmanagedKeys = 50
+
+// UnmanagedUsers are the Studio users with access in an agency that no StudioUser
+// names. The operator never changes them; kubectl studio unmanaged -o yaml writes
+// manifests that reproduce their access, for adopting them.
+type UnmanagedUsers struct {
+	// count of such users.
+	Count int32 `json:"count"`
+	// keys of the first 50 of them (the Studio's user keys), sorted.
+	// +optional
+	// +listType=atomic
+	Keys []string `json:"keys,omitempty"`
+}
+
 // AgencyStatus is the observed state of an Agency.
 type AgencyStatus struct {
 	CommonStatus `json:",inline"`
@@ -112,6 +169,15 @@ type AgencyStatus struct {
 	// agency (condition RevocationHeld).
 	// +optional
 	HeldRevocations *HeldRevocations `json:"heldRevocations,omitempty"`
+
+	// plan totals what Full would change; set while managementPolicy is Observe.
+	// +optional
+	Plan *AgencyPlan `json:"plan,omitempty"`
+
+	// unmanagedUsers are the Studio users with access in this agency that no
+	// StudioUser names (under either policy).
+	// +optional
+	UnmanagedUsers *UnmanagedUsers `json:"unmanagedUsers,omitempty"`
 }
 
 // Agency is a Studio customer account (an "organisation") that owns Environments.
@@ -121,6 +187,7 @@ type AgencyStatus struct {
 // +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
 // +kubebuilder:printcolumn:name="Home",type=string,JSONPath=`.spec.homeNamespace`
 // +kubebuilder:printcolumn:name="Environments",type=integer,JSONPath=`.status.environments`
+// +kubebuilder:printcolumn:name="Policy",type=string,JSONPath=`.spec.managementPolicy`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1

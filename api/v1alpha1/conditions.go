@@ -10,6 +10,17 @@ const (
 	// ConditionRevocationHeld is True on an Agency while the revocation guard holds
 	// revocations in it (status.heldRevocations says how many, and their plan hash).
 	ConditionRevocationHeld = "RevocationHeld"
+	// ConditionPlanned is True while some of the object is under an Agency with
+	// managementPolicy Observe: status.plan says what Full would change, and nothing
+	// is written.
+	ConditionPlanned = "Planned"
+	// ConditionInvitationExpired is True on a StudioUser whose latest invitation
+	// expired without being accepted (and is not being renewed).
+	ConditionInvitationExpired = "InvitationExpired"
+	// ConditionInvitationUndeliverable is True on a StudioUser whose latest
+	// invitation email the Studio gave up delivering; the message has the mail
+	// server's reply class, never the address.
+	ConditionInvitationUndeliverable = "InvitationUndeliverable"
 )
 
 // Condition reasons. They are part of the API: tools and alerts match on them.
@@ -70,6 +81,15 @@ const (
 	// revocationGuard allows, the last OrganisationManager or Administrator would go, or
 	// the operator's own CRDs are being deleted. The access stays until approved.
 	ReasonRevocationHeld = "RevocationHeld"
+	// ReasonObserveOnly: the object is under an Agency with managementPolicy Observe;
+	// nothing is written to the Studio.
+	ReasonObserveOnly = "ObserveOnly"
+	// ReasonInvitationExpired: the invitation expired without being accepted.
+	ReasonInvitationExpired = "InvitationExpired"
+	// ReasonRenewalsExhausted: it expired after spec.invitation.autoRenew's last renewal.
+	ReasonRenewalsExhausted = "RenewalsExhausted"
+	// ReasonUndeliverable: the Studio gave up delivering the invitation email.
+	ReasonUndeliverable = "Undeliverable"
 	// ReasonSuspended: the user is suspended; it has no access.
 	ReasonSuspended = "Suspended"
 )

@@ -30,6 +30,21 @@ type Invitation struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	Resend int32 `json:"resend,omitempty"`
+
+	// autoRenew re-sends an invitation that expired without being accepted, up to
+	// maxRenewals times (counted in status.invitation.renewals). Unset means never.
+	// +optional
+	AutoRenew *AutoRenew `json:"autoRenew,omitempty"`
+}
+
+// AutoRenew limits the automatic re-sends of an expired invitation.
+type AutoRenew struct {
+	// maxRenewals is how many times an expired, never accepted invitation is sent
+	// again on its own; 0 (the default) turns renewal off.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	MaxRenewals int32 `json:"maxRenewals,omitempty"`
 }
 
 // StudioUserSpec is the desired state of a StudioUser.
@@ -133,6 +148,10 @@ type InvitationStatus struct {
 	// resendObserved is the spec.invitation.resend value last acted on.
 	// +optional
 	ResendObserved int32 `json:"resendObserved,omitempty"`
+	// renewals is how many times the operator re-sent an expired invitation on its
+	// own (spec.invitation.autoRenew) since the last requested send.
+	// +optional
+	Renewals int32 `json:"renewals,omitempty"`
 	// linkSecretRef names the Secret that holds the invitation link (key "link"), so it
 	// can be copied and sent through another channel.
 	// +optional
@@ -165,6 +184,81 @@ type EnvironmentAccess struct {
 	Bindings []string `json:"bindings,omitempty"`
 }
 
+// PlannedRecord is what Full would do with the user's record in the Studio.
+// +kubebuilder:validation:Enum=Create;Adopt;Update
+type PlannedRecord string
+
+const (
+	// PlannedCreate: the Studio has no such user.
+	PlannedCreate PlannedRecord = "Create"
+	// PlannedAdopt: the Studio has the user, managed by no operator.
+	PlannedAdopt PlannedRecord = "Adopt"
+	// PlannedUpdate: the Studio's profile differs from the spec.
+	PlannedUpdate PlannedRecord = "Update"
+)
+
+// FieldChange is one profile field Full would change.
+type FieldChange struct {
+	// field is the spec field: email, displayName, type, locale or suspended.
+	Field string `json:"field"`
+	// from is the Studio's value (empty when the user is created).
+	// +optional
+	From string `json:"from,omitempty"`
+	// to is the spec's value.
+	// +optional
+	To string `json:"to,omitempty"`
+}
+
+// GrantChange is the change Full would make to the user's roles at one scope: an
+// agency (all its environments) or one environment.
+type GrantChange struct {
+	// agency is the scope's agency (for an environment scope, the environment's).
+	Agency string `json:"agency"`
+	// environment is <namespace>/<name> of an environment scope; empty for agency scope.
+	// +optional
+	Environment string `json:"environment,omitempty"`
+	// add are the roles Full would grant there, sorted.
+	// +optional
+	// +listType=atomic
+	Add []Role `json:"add,omitempty"`
+	// remove are the roles Full would revoke there, sorted.
+	// +optional
+	// +listType=atomic
+	Remove []Role `json:"remove,omitempty"`
+	// block is set when Full would write an environment grant with no roles, which
+	// stops the agency's roles from rippling down to that environment.
+	// +optional
+	Block bool `json:"block,omitempty"`
+	// unblock is set when Full would delete such a grant, letting the agency's roles
+	// ripple down to the environment again.
+	// +optional
+	Unblock bool `json:"unblock,omitempty"`
+}
+
+// PlannedChanges is what Full would change for a user whose access is in agencies under
+// Observe: deterministic and sorted, so that an unchanged plan is an unchanged status.
+type PlannedChanges struct {
+	// agencies under Observe this plan covers, sorted.
+	// +listType=atomic
+	Agencies []string `json:"agencies"`
+	// record is Create, Adopt or Update when Full would write the user's record;
+	// empty when the record is as wanted or not this plan's to write (the user also
+	// has access in an agency under Full).
+	// +optional
+	Record PlannedRecord `json:"record,omitempty"`
+	// profile lists the fields Full would change, sorted by field.
+	// +optional
+	// +listType=atomic
+	Profile []FieldChange `json:"profile,omitempty"`
+	// grants lists the role changes, sorted by agency then environment.
+	// +optional
+	// +listType=atomic
+	Grants []GrantChange `json:"grants,omitempty"`
+	// invitation is true when Full would send an invitation email.
+	// +optional
+	Invitation bool `json:"invitation,omitempty"`
+}
+
 // StudioUserStatus is the observed state of a StudioUser.
 type StudioUserStatus struct {
 	CommonStatus `json:",inline"`
@@ -193,6 +287,10 @@ type StudioUserStatus struct {
 	// +optional
 	// +kubebuilder:default=0
 	Environments int32 `json:"environments"`
+	// plan is what Full would change, while some of the user's access is in an
+	// agency under Observe (condition Planned).
+	// +optional
+	Plan *PlannedChanges `json:"plan,omitempty"`
 }
 
 // StudioUser is a person with access to the Studio, identified by email.

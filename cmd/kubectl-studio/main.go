@@ -1,5 +1,9 @@
 // Command kubectl-studio is the kubectl plugin for the Studio's users: installed on
 // PATH it runs as `kubectl studio ...`. See internal/plugin for the commands.
+//
+// It exits with what plugin.Run returns: plugin.ExitOK (0), plugin.ExitError (1, the
+// error on stderr) or plugin.ExitChanges (2: `kubectl studio plan` found changes to
+// review). kubectl passes a plugin's exit status through.
 package main
 
 import (

@@ -75,6 +75,15 @@ func TestRunsAsKubectlPlugin(t *testing.T) {
 			wantCode:   1,
 			wantErrOut: "error: the Studio user store is not configured: set --store-url and --store-token-file, or STUDIO_STORE_URL and STUDIO_STORE_TOKEN\n",
 		},
+		"plan documents its exit codes": {
+			args:    []string{"plan", "--help"},
+			wantOut: "0 when there is nothing to change",
+		},
+		"unmanaged -o yaml without store settings": {
+			args:       []string{"unmanaged", "-o", "yaml"},
+			wantCode:   1,
+			wantErrOut: "error: the Studio user store is not configured: set --store-url and --store-token-file, or STUDIO_STORE_URL and STUDIO_STORE_TOKEN\n",
+		},
 		"missing argument": {
 			args:       []string{"resend"},
 			wantCode:   1,

@@ -199,7 +199,7 @@ func (tc *testCluster) seed(ctx context.Context) error {
 		{name: "alex", spec: iamv1alpha1.StudioUserSpec{Email: "alex@example.com", Type: iamv1alpha1.UserTypeAgent}, status: iamv1alpha1.StudioUserStatus{
 			State: iamv1alpha1.UserStateInvited, CreatedAt: tc.ago(10 * time.Minute),
 			Invitation: &iamv1alpha1.InvitationStatus{
-				State: iamv1alpha1.InvitationPending, SendCount: 1, SentAt: tc.ago(10 * time.Minute),
+				State: iamv1alpha1.InvitationPending, SendCount: 1, SentAt: tc.ago(10 * time.Minute), ExpiresAt: tc.ago(10*time.Minute - 7*24*time.Hour),
 				LinkSecretRef: &iamv1alpha1.SecretReference{Namespace: "studio-system", Name: "studio-invitation-alex"},
 			},
 			Access: []iamv1alpha1.EnvironmentAccess{

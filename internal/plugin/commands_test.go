@@ -34,22 +34,22 @@ func TestUsersCommand(t *testing.T) {
 
 	t.Run("table", func(t *testing.T) {
 		tc.run(t, "users", "-l", orgLabel).want(t, ""+
-			"NAME    EMAIL               TYPE    STATE       ENVIRONMENTS   LAST ACTIVE   CREATED\n"+
-			"alex    alex@example.com    Agent   Invited     1              -             10m\n"+
-			"ana     ana@example.com     User    Active      2              90m           3d\n"+
-			"diego   diego@example.com   User    Active      3              5m            30d\n"+
-			"sam     sam@example.com     User    Suspended   0              20d           200d\n"+
-			"sofia   sofia@example.com   User    Active      1              3h            2d\n",
+			"NAME    EMAIL               TYPE    STATE       ENVIRONMENTS   LAST ACTIVE   CREATED   INVITATION\n"+
+			"alex    alex@example.com    Agent   Invited     1              -             10m       Pending 6d left\n"+
+			"ana     ana@example.com     User    Active      2              90m           3d        Accepted\n"+
+			"diego   diego@example.com   User    Active      3              5m            30d       -\n"+
+			"sam     sam@example.com     User    Suspended   0              20d           200d      -\n"+
+			"sofia   sofia@example.com   User    Active      1              3h            2d        -\n",
 			"", 0)
 	})
 	t.Run("wide", func(t *testing.T) {
 		tc.run(t, "users", "-l", orgLabel, "-o", "wide").want(t, ""+
-			"NAME    EMAIL               TYPE    STATE       ENVIRONMENTS   LAST ACTIVE   CREATED   INVITATION   ENVIRONMENT LIST\n"+
-			"alex    alex@example.com    Agent   Invited     1              -             10m       Pending      team-support/webchat\n"+
-			"ana     ana@example.com     User    Active      2              90m           3d        Accepted     team-support/webchat,team-support/whatsapp\n"+
-			"diego   diego@example.com   User    Active      3              5m            30d       -            team-sales/leadbot,team-support/webchat,team-support/whatsapp\n"+
-			"sam     sam@example.com     User    Suspended   0              20d           200d      -            -\n"+
-			"sofia   sofia@example.com   User    Active      1              3h            2d        NotSent      team-support/whatsapp\n",
+			"NAME    EMAIL               TYPE    STATE       ENVIRONMENTS   LAST ACTIVE   CREATED   INVITATION        ENVIRONMENT LIST\n"+
+			"alex    alex@example.com    Agent   Invited     1              -             10m       Pending 6d left   team-support/webchat\n"+
+			"ana     ana@example.com     User    Active      2              90m           3d        Accepted          team-support/webchat,team-support/whatsapp\n"+
+			"diego   diego@example.com   User    Active      3              5m            30d       -                 team-sales/leadbot,team-support/webchat,team-support/whatsapp\n"+
+			"sam     sam@example.com     User    Suspended   0              20d           200d      -                 -\n"+
+			"sofia   sofia@example.com   User    Active      1              3h            2d        -                 team-support/whatsapp\n",
 			"", 0)
 	})
 	t.Run("name", func(t *testing.T) {

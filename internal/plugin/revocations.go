@@ -3,35 +3,12 @@ package plugin
 import (
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
-
-// HeldRevocationsTable lists the StudioUsers whose revocation in agency the guard
-// holds (condition Stalled, reason RevocationHeld, naming the agency), by name.
-func HeldRevocationsTable(agency string, users []iamv1alpha1.StudioUser) Table {
-	t := Table{Header: []string{"USER", "EMAIL", "WHY"}}
-	needle := fmt.Sprintf("agency %q: ", agency)
-	for _, u := range users {
-		c := meta.FindStatusCondition(u.Status.Conditions, iamv1alpha1.ConditionStalled)
-		if c == nil || c.Reason != iamv1alpha1.ReasonRevocationHeld || !strings.Contains(c.Message, needle) {
-			continue
-		}
-		why := c.Message[strings.Index(c.Message, needle)+len(needle):]
-		if i := strings.Index(why, "; agency "); i >= 0 {
-			why = why[:i]
-		}
-		t.Rows = append(t.Rows, []string{u.Name, u.Spec.Email, why})
-	}
-	slices.SortFunc(t.Rows, func(a, b []string) int { return strings.Compare(a[0], b[0]) })
-	return t
-}
 
 // agencyNamed reads the Agency name with the plugin's Kubernetes client.
 func agencyNamed(cmd *cobra.Command, e *deps, name string) (client.Client, *iamv1alpha1.Agency, error) {
@@ -43,39 +20,6 @@ func agencyNamed(cmd *cobra.Command, e *deps, name string) (client.Client, *iamv
 	return c, a, c.Get(cmd.Context(), client.ObjectKey{Name: name}, a)
 }
 
-func newPlanCommand(e *deps) *cobra.Command {
-	return &cobra.Command{
-		Use:   "plan AGENCY",
-		Short: "Show the revocations the mass-revocation guard holds in an agency",
-		Long: `Show the revocations the operator's mass-revocation guard holds in AGENCY: the users who
-would lose all their access there but keep it until the plan is approved, why, and the
-plan hash that kubectl studio approve sets.`,
-		Example: `  kubectl studio plan acme`,
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, a, err := agencyNamed(cmd, e, args[0])
-			if err != nil {
-				return err
-			}
-			h := a.Status.HeldRevocations
-			if h == nil {
-				_, err := fmt.Fprintf(e.streams.Out, "agency %s: no revocations held\n", a.Name)
-				return err
-			}
-			var users iamv1alpha1.StudioUserList
-			if err := c.List(cmd.Context(), &users); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.streams.Out, "agency %s: %d revocations held, plan %s\n\n", a.Name, h.Users, h.PlanHash)
-			if err := WriteTable(e.streams.Out, HeldRevocationsTable(a.Name, users.Items)); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(e.streams.Out, "\nTo let exactly these through: kubectl studio approve %s\n", a.Name)
-			return err
-		},
-	}
-}
-
 func newApproveCommand(e *deps) *cobra.Command {
 	return &cobra.Command{
 		Use:   "approve AGENCY",
@@ -85,8 +29,10 @@ func newApproveCommand(e *deps) *cobra.Command {
 (field manager kubectl-studio). The operator lets exactly that plan through; if the held set
 changed in the meantime the approval is ignored and the Agency says so. Review the plan
 first with kubectl studio plan AGENCY.`,
-		Example: `  kubectl studio plan acme && kubectl studio approve acme`,
-		Args:    cobra.ExactArgs(1),
+		Example: `  # Review what is held (plan exits with 2 while something is), then let exactly that through
+  kubectl studio plan acme
+  kubectl studio approve acme`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, a, err := agencyNamed(cmd, e, args[0])
 			if err != nil {

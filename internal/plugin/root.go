@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -56,11 +57,13 @@ func NewRootCommand(o Options) *cobra.Command {
 		Short: "See and manage the Studio's users declared with studio-operator",
 		Long: `kubectl studio shows the Studio's users as studio-operator reconciles them: the users
 overview, what a user can do in each environment, who can do something, the audit
-log, and invitations.
+log, invitations, what switching an agency to managementPolicy Full would change
+(plan), and the Studio users no StudioUser names yet (unmanaged).
 
 It uses your kubeconfig like kubectl does (--kubeconfig, --context, --as, ...). The
-audit command (and access --from store) also talks to the Studio user store: set
---store-url and --store-token-file, or STUDIO_STORE_URL and STUDIO_STORE_TOKEN.`,
+audit command (and access --from store, unmanaged -o yaml) also talks to the Studio
+user store: set --store-url and --store-token-file, or STUDIO_STORE_URL and
+STUDIO_STORE_TOKEN.`,
 		Example: `  # The users overview
   kubectl studio users
 
@@ -93,18 +96,26 @@ audit command (and access --from store) also talks to the Studio user store: set
 		newResendCommand(e),
 		newPlanCommand(e),
 		newApproveCommand(e),
+		newUnmanagedCommand(e),
 	)
 	return root
 }
 
 // Run runs the plugin with args (without the program name) and returns the exit
-// code; errors are printed as one line on ErrOut.
+// code: ExitOK, ExitChanges when a command returned ChangesPresent (its output says
+// what), else ExitError with the error printed as one line on ErrOut.
 func Run(o Options, args []string) int {
 	cmd := NewRootCommand(o)
 	cmd.SetArgs(args)
-	if err := cmd.Execute(); err != nil {
+	err := cmd.Execute()
+	var changes ChangesPresent
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &changes):
+		return ExitChanges
+	default:
 		fmt.Fprintln(o.IOStreams.ErrOut, FormatError(err))
-		return 1
+		return ExitError
 	}
-	return 0
 }

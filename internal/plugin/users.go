@@ -14,12 +14,13 @@ import (
 	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
-// UsersTable is the Studio's users overview: one row per user, sorted by name. Wide
-// adds the invitation state and the list of environments.
+// UsersTable is the Studio's users overview: one row per user, sorted by name, with
+// where the user's invitation stands last (InvitationCell). Wide adds the list of
+// environments.
 func UsersTable(users []iamv1alpha1.StudioUser, now time.Time, wide bool) Table {
-	t := Table{Header: []string{"NAME", "EMAIL", "TYPE", "STATE", "ENVIRONMENTS", "LAST ACTIVE", "CREATED"}}
+	t := Table{Header: []string{"NAME", "EMAIL", "TYPE", "STATE", "ENVIRONMENTS", "LAST ACTIVE", "CREATED", "INVITATION"}}
 	if wide {
-		t.Header = append(t.Header, "INVITATION", "ENVIRONMENT LIST")
+		t.Header = append(t.Header, "ENVIRONMENT LIST")
 	}
 	users = slices.Clone(users)
 	slices.SortFunc(users, func(a, b iamv1alpha1.StudioUser) int { return cmp.Compare(a.Name, b.Name) })
@@ -40,13 +41,10 @@ func UsersTable(users []iamv1alpha1.StudioUser, now time.Time, wide bool) Table 
 			strconv.Itoa(count),
 			age(now, u.Status.LastActiveAt),
 			age(now, u.Status.CreatedAt),
+			InvitationCell(&u, now),
 		}
 		if wide {
-			invitation := ""
-			if u.Status.Invitation != nil {
-				invitation = string(u.Status.Invitation.State)
-			}
-			row = append(row, invitation, joinOrNone(envs))
+			row = append(row, joinOrNone(envs))
 		}
 		t.Rows = append(t.Rows, row)
 	}
@@ -56,14 +54,22 @@ func UsersTable(users []iamv1alpha1.StudioUser, now time.Time, wide bool) Table 
 func newUsersCommand(e *deps) *cobra.Command {
 	printFlags := genericclioptions.NewPrintFlags("").WithDefaultOutput("")
 	var selector string
+	var filter InvitationFilter
 	cmd := &cobra.Command{
 		Use:     "users",
 		Aliases: []string{"user", "su"},
-		Short:   "List the Studio's users: email, type, state, environments, last active, created",
+		Short:   "List the Studio's users: email, type, state, environments, last active, created, invitation",
 		Long: `List the Studio's users from their StudioUser objects, sorted by name: email, type,
 state in the Studio, how many environments the user can access, when the user was last
-active and when the Studio created it ("-" for never). -o wide adds the invitation state
-and the environments themselves.`,
+active and when the Studio created it ("-" for never), and where the latest invitation
+stands: "Pending 3d left" (time to its expiry, in the largest whole unit), Undeliverable
+(pending, but the Studio gave up delivering the email: condition InvitationUndeliverable;
+resend it), Accepted, Expired, Withdrawn, or "-" when none was sent. -o wide adds the
+environments themselves.
+
+--pending keeps the users whose invitation waits to be accepted (Undeliverable ones
+included: they are pending too), --expired those whose invitation expired unaccepted;
+with both, users matching either. They apply to every output format.`,
 		Example: `  # The users overview
   kubectl studio users
 
@@ -71,7 +77,10 @@ and the environments themselves.`,
   kubectl studio users -o wide
 
   # Users labelled team=support, as YAML
-  kubectl studio users -l team=support -o yaml`,
+  kubectl studio users -l team=support -o yaml
+
+  # Who has not accepted an invitation yet, or let it expire
+  kubectl studio users --pending --expired`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			format := *printFlags.OutputFormat
@@ -97,6 +106,7 @@ and the environments themselves.`,
 			if err := c.List(cmd.Context(), &list, opts...); err != nil {
 				return err
 			}
+			list.Items = slices.DeleteFunc(list.Items, func(u iamv1alpha1.StudioUser) bool { return !filter.Keep(&u) })
 			if format == outputTable || wide {
 				if len(list.Items) == 0 {
 					_, err := e.streams.ErrOut.Write([]byte("No resources found\n"))
@@ -110,6 +120,8 @@ and the environments themselves.`,
 	printFlags.AddFlags(cmd)
 	cmd.Flags().Lookup("output").Usage = "Output format. One of: (wide, json, yaml, name, jsonpath, jsonpath-as-json, jsonpath-file, go-template, go-template-file, template, templatefile)."
 	cmd.Flags().StringVarP(&selector, "selector", "l", "", "Label selector to filter users on, e.g. -l team=support")
+	cmd.Flags().BoolVar(&filter.Pending, "pending", false, "Only users whose invitation is pending (Undeliverable included)")
+	cmd.Flags().BoolVar(&filter.Expired, "expired", false, "Only users whose invitation expired unaccepted")
 	return cmd
 }
 

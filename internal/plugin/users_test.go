@@ -44,34 +44,34 @@ func TestUsersTable(t *testing.T) {
 		"sorted by name, never active shows -": {
 			users: []iamv1alpha1.StudioUser{fresh, ana, alex},
 			want: Table{
-				Header: []string{"NAME", "EMAIL", "TYPE", "STATE", "ENVIRONMENTS", "LAST ACTIVE", "CREATED"},
+				Header: []string{"NAME", "EMAIL", "TYPE", "STATE", "ENVIRONMENTS", "LAST ACTIVE", "CREATED", "INVITATION"},
 				Rows: [][]string{
-					{"alex", "alex@example.com", "Agent", "Invited", "1", "-", "10m"},
-					{"ana", "ana@example.com", "User", "Active", "2", "90m", "3d"},
-					{"zoe", "zoe@example.com", "User", "", "0", "-", "-"},
+					{"alex", "alex@example.com", "Agent", "Invited", "1", "-", "10m", "Pending"},
+					{"ana", "ana@example.com", "User", "Active", "2", "90m", "3d", "Accepted"},
+					{"zoe", "zoe@example.com", "User", "", "0", "-", "-", "-"},
 				},
 			},
 		},
-		"wide lists invitation and environments": {
+		"wide lists the environments": {
 			users: []iamv1alpha1.StudioUser{ana, fresh},
 			wide:  true,
 			want: Table{
 				Header: []string{"NAME", "EMAIL", "TYPE", "STATE", "ENVIRONMENTS", "LAST ACTIVE", "CREATED", "INVITATION", "ENVIRONMENT LIST"},
 				Rows: [][]string{
 					{"ana", "ana@example.com", "User", "Active", "2", "90m", "3d", "Accepted", "team-support/webchat,team-support/whatsapp"},
-					{"zoe", "zoe@example.com", "User", "", "0", "-", "-", "", "-"},
+					{"zoe", "zoe@example.com", "User", "", "0", "-", "-", "-", "-"},
 				},
 			},
 		},
 		"count without access list": {
 			users: []iamv1alpha1.StudioUser{counted},
 			want: Table{
-				Header: []string{"NAME", "EMAIL", "TYPE", "STATE", "ENVIRONMENTS", "LAST ACTIVE", "CREATED"},
-				Rows:   [][]string{{"cas", "cas@example.com", "User", "Active", "3", "-", "-"}},
+				Header: []string{"NAME", "EMAIL", "TYPE", "STATE", "ENVIRONMENTS", "LAST ACTIVE", "CREATED", "INVITATION"},
+				Rows:   [][]string{{"cas", "cas@example.com", "User", "Active", "3", "-", "-", "-"}},
 			},
 		},
 		"no users": {
-			want: Table{Header: []string{"NAME", "EMAIL", "TYPE", "STATE", "ENVIRONMENTS", "LAST ACTIVE", "CREATED"}},
+			want: Table{Header: []string{"NAME", "EMAIL", "TYPE", "STATE", "ENVIRONMENTS", "LAST ACTIVE", "CREATED", "INVITATION"}},
 		},
 	}
 	for name, tc := range cases {

@@ -70,6 +70,11 @@ type API interface {
 	// GetInvitation returns the latest invitation without its link (state NotSent when
 	// there is none).
 	GetInvitation(ctx context.Context, key string) (Invitation, error)
+	// ListUndeliverable pages through the pending invitations (the latest of their
+	// user, not expired) whose email was dead-lettered, by user key: the users the
+	// store could not reach, for whom only a new invitation helps. A re-sent
+	// invitation leaves the list until its own mail fails.
+	ListUndeliverable(ctx context.Context, f UndeliverableFilter) (UndeliverablePage, error)
 
 	// RecordActivity sets lastActiveAt (an Invited user becomes Active).
 	RecordActivity(ctx context.Context, c Caller, key string) (User, error)

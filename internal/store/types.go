@@ -220,6 +220,58 @@ type Invitation struct {
 	SentAt    *time.Time      `json:"sentAt"`
 	ExpiresAt *time.Time      `json:"expiresAt"`
 	SendCount int             `json:"sendCount"`
+	// Delivery is how the invitation's email fared; nil when no invitation was sent,
+	// or for an invitation whose mail the store cannot tell (sent by an older store).
+	Delivery *InvitationDelivery `json:"delivery,omitempty"`
+}
+
+// DeliveryState is where an invitation's email is on its way to the user.
+type DeliveryState string
+
+const (
+	// DeliveryQueued: not delivered yet; it may have failed and be waiting for a retry.
+	DeliveryQueued DeliveryState = "Queued"
+	// DeliveryDelivered: the mail server (or the mail directory) accepted it.
+	DeliveryDelivered DeliveryState = "Delivered"
+	// DeliveryFailed: given up on (dead-lettered); it is never tried again. Sending
+	// the invitation again is the way to reach the user.
+	DeliveryFailed DeliveryState = "Failed"
+)
+
+// InvitationDelivery is the delivery of an invitation's email, as the outbox records
+// it. It never holds the recipient or the text of a mail server's reply.
+type InvitationDelivery struct {
+	State DeliveryState `json:"state"`
+	// Attempts is how many times delivery was tried, the successful one included.
+	Attempts int `json:"attempts"`
+	// ReplyClass is the class of the last failure, e.g. "5xx permanent",
+	// "4xx temporary", "network temporary" or "invalid": set when Failed, and when
+	// Queued after a failed attempt; empty otherwise.
+	ReplyClass string `json:"replyClass,omitempty"`
+}
+
+// UndeliverableFilter selects the page of ListUndeliverable.
+type UndeliverableFilter struct {
+	// Limit is the page size: 0 means the default (100); at most 1000.
+	Limit int
+	// Cursor is the Next of the previous page.
+	Cursor string
+}
+
+// UndeliverableInvitation is a pending invitation whose email could not be delivered:
+// the user has not been reached, and only sending the invitation again can reach them.
+type UndeliverableInvitation struct {
+	User   string    `json:"user"`
+	SentAt time.Time `json:"sentAt"`
+	// ReplyClass is the class of the failure, as in InvitationDelivery.
+	ReplyClass string `json:"replyClass"`
+}
+
+// UndeliverablePage is one page of undeliverable invitations, ordered by user key.
+type UndeliverablePage struct {
+	Items []UndeliverableInvitation `json:"items"`
+	// Next is the cursor of the following page; nil on the last page.
+	Next *string `json:"next"`
 }
 
 // InvitationView is what the invitation page shows to whoever holds the link.

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"github.com/studio-operator/studio-operator/internal/store"
 	"github.com/studio-operator/studio-operator/internal/store/auth"
 	storeclient "github.com/studio-operator/studio-operator/internal/store/client"
@@ -48,8 +50,21 @@ type Store struct {
 	workerDone chan struct{}
 }
 
+// Options change the store from its defaults.
+type Options struct {
+	// InvitationTTL is how long an invitation link works (the store's default when 0).
+	InvitationTTL time.Duration
+	// Refuse, when set, makes the mail server refuse the mails to the recipients it
+	// returns true for, permanently (SMTP 550), so that their delivery fails and
+	// is given up after the first attempt: the one fault the store can be given.
+	Refuse func(to string) bool
+}
+
 // Start opens (or creates) the store in dir and serves it on 127.0.0.1.
-func Start(dir string) (*Store, error) {
+func Start(dir string) (*Store, error) { return StartWith(dir, Options{}) }
+
+// StartWith is Start with opts.
+func StartWith(dir string, opts Options) (*Store, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -58,7 +73,7 @@ func Start(dir string) (*Store, error) {
 	s.URL = "http://" + s.addr
 	quiet := slog.New(slog.DiscardHandler)
 	s.svc, err = sqlstore.Open(context.Background(), "sqlite:///"+filepath.Join(dir, "studio.db"),
-		sqlstore.Options{PublicURL: s.URL, Logger: quiet})
+		sqlstore.Options{PublicURL: s.URL, Logger: quiet, InvitationTTL: opts.InvitationTTL})
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -74,13 +89,17 @@ func Start(dir string) (*Store, error) {
 	}
 	s.serve(ln)
 
-	sender, err := mail.NewDirSender(s.MailDir)
+	dirSender, err := mail.NewDirSender(s.MailDir)
 	if err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
-	worker, err := mail.NewWorker(s.svc, sender, mail.WorkerOptions{
-		From: "studio@example.com", PollInterval: 100 * time.Millisecond, Logger: quiet,
-	})
+	var sender mail.Sender = dirSender
+	wopts := mail.WorkerOptions{From: "studio@example.com", PollInterval: 100 * time.Millisecond, Logger: quiet}
+	if opts.Refuse != nil {
+		sender = refusing{next: dirSender, refuse: opts.Refuse}
+		wopts.MaxAttempts = 1
+	}
+	worker, err := mail.NewWorker(s.svc, sender, wopts)
 	if err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
@@ -222,4 +241,18 @@ func randomToken() string {
 		panic(fmt.Sprintf("teststore: no randomness: %v", err))
 	}
 	return hex.EncodeToString(b)
+}
+
+// refusing is a mail server that refuses some recipients with a permanent error and
+// delivers the rest to next.
+type refusing struct {
+	next   mail.Sender
+	refuse func(to string) bool
+}
+
+func (r refusing) Send(ctx context.Context, from, to string, msg []byte) error {
+	if r.refuse(to) {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "mailbox unavailable: " + to}
+	}
+	return r.next.Send(ctx, from, to, msg)
 }

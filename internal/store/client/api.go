@@ -12,12 +12,13 @@ import (
 
 // Paths of the API, relative to the base URL.
 const (
-	pathAgencies     = "/api/v1/agencies/"
-	pathEnvironments = "/api/v1/environments/"
-	pathUsers        = "/api/v1/users"
-	pathGrants       = "/api/v1/grants"
-	pathAudit        = "/api/v1/audit"
-	pathAuditVerify  = "/api/v1/audit/verify"
+	pathAgencies      = "/api/v1/agencies/"
+	pathEnvironments  = "/api/v1/environments/"
+	pathUsers         = "/api/v1/users"
+	pathGrants        = "/api/v1/grants"
+	pathUndeliverable = "/api/v1/invitations/undeliverable"
+	pathAudit         = "/api/v1/audit"
+	pathAuditVerify   = "/api/v1/audit/verify"
 )
 
 // outcomeOf reads X-Studio-Outcome, falling back to the status for a server that
@@ -244,6 +245,19 @@ func (c *Client) GetInvitation(ctx context.Context, key string) (store.Invitatio
 		return out, err
 	}
 	_, _, err = c.do(ctx, call{op: "GetInvitation", method: http.MethodGet, path: pathUsers + "/" + k + "/invitation", out: &out})
+	return out, err
+}
+
+// ListUndeliverable reads one page of the pending invitations whose mail could not be
+// delivered.
+func (c *Client) ListUndeliverable(ctx context.Context, f store.UndeliverableFilter) (store.UndeliverablePage, error) {
+	q := url.Values{}
+	setQuery(q, "cursor", f.Cursor)
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	var out store.UndeliverablePage
+	_, _, err := c.do(ctx, call{op: "ListUndeliverable", method: http.MethodGet, path: pathUndeliverable, query: q, out: &out})
 	return out, err
 }
 

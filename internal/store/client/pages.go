@@ -46,6 +46,16 @@ func (c *Client) ListAllEnvironments(ctx context.Context, f store.EnvironmentFil
 	})
 }
 
+// ListAllUndeliverable follows the pages of ListUndeliverable from f.Cursor to the
+// end: every pending invitation whose mail could not be delivered, by user key.
+func (c *Client) ListAllUndeliverable(ctx context.Context, f store.UndeliverableFilter) ([]store.UndeliverableInvitation, error) {
+	return followCursor(f.Cursor, "undeliverable invitations", func(cursor string) ([]store.UndeliverableInvitation, *string, error) {
+		f.Cursor = cursor
+		page, err := c.ListUndeliverable(ctx, f)
+		return page.Items, page.Next, err
+	})
+}
+
 // followCursor reads the pages of a cursor-paged listing from cursor to the end and
 // returns their items; what names the items in errors.
 func followCursor[T any](cursor, what string, read func(cursor string) ([]T, *string, error)) ([]T, error) {

@@ -118,6 +118,13 @@ func TestRequestsOnTheWire(t *testing.T) {
 			},
 			want: seen{Method: "GET", Path: "/prefix/api/v1/grants", RawPath: "/prefix/api/v1/grants", Query: "cursor=Zzpx&limit=500", Headers: with(nil)},
 		},
+		"undeliverable listing becomes the query": {
+			call: func() error {
+				_, err := c.ListUndeliverable(ctx, store.UndeliverableFilter{Limit: 1, Cursor: "ZDpib2I"})
+				return err
+			},
+			want: seen{Method: "GET", Path: "/prefix/api/v1/invitations/undeliverable", RawPath: "/prefix/api/v1/invitations/undeliverable", Query: "cursor=ZDpib2I&limit=1", Headers: with(nil)},
+		},
 		"environment filters become the query": {
 			call: func() error {
 				_, err := c.ListEnvironments(ctx, store.EnvironmentFilter{Agency: "acme", Limit: 3, Cursor: "c2"})

@@ -50,7 +50,7 @@ func newWireAPI(t *testing.T, cfg storetest.Config) store.API {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	w := &actorClients{byActor: map[string]*client.Client{}}
+	w := &actorClients{byActor: map[string]*client.Client{}, Outbox: st}
 	for _, a := range actors {
 		c, err := client.New(srv.URL, client.Options{Token: "token-of-" + a})
 		if err != nil {
@@ -63,10 +63,13 @@ func newWireAPI(t *testing.T, cfg storetest.Config) store.API {
 }
 
 // actorClients sends each write with the token of its Caller.Actor, since over the
-// wire the actor is the token's subject and not something a client can claim.
+// wire the actor is the token's subject and not something a client can claim. The
+// outbox is the served store's own, as the mail worker reaches it in-process: the
+// suite's delivery cases settle mail through it and read the outcome over the wire.
 type actorClients struct {
 	*client.Client // reads
-	byActor        map[string]*client.Client
+	store.Outbox
+	byActor map[string]*client.Client
 }
 
 func (w *actorClients) as(c store.Caller) *client.Client {

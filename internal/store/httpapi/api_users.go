@@ -170,6 +170,22 @@ func (s *Server) getInvitation(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, inv)
 }
 
+func (s *Server) listUndeliverable(w http.ResponseWriter, r *http.Request) error {
+	q, err := queryStrings(r, "cursor")
+	if err != nil {
+		return err
+	}
+	limit, err := queryLimit(r)
+	if err != nil {
+		return err
+	}
+	page, err := s.svc.ListUndeliverable(r.Context(), store.UndeliverableFilter{Cursor: q["cursor"], Limit: limit})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, normUndeliverablePage(page))
+}
+
 func (s *Server) recordActivity(w http.ResponseWriter, r *http.Request) error {
 	c, err := callerOf(r)
 	if err != nil {

@@ -90,6 +90,13 @@ func normGrantPage(p store.GrantPage) store.GrantPage {
 	return out
 }
 
+func normUndeliverablePage(p store.UndeliverablePage) store.UndeliverablePage {
+	if p.Items == nil {
+		p.Items = []store.UndeliverableInvitation{}
+	}
+	return p
+}
+
 func normAuditPage(p store.AuditPage) store.AuditPage {
 	out := store.AuditPage{Next: p.Next, Entries: make([]store.AuditEntry, len(p.Entries))}
 	for i, e := range p.Entries {

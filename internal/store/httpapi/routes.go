@@ -77,6 +77,8 @@ func (s *Server) routeTable() []route {
 
 		r(get, "/api/v1/grants", read, s.listGrants),
 
+		r(get, "/api/v1/invitations/undeliverable", read, s.listUndeliverable),
+
 		r(get, "/api/v1/audit", read, s.listAudit),
 		r(get, "/api/v1/audit/verify", read, s.verifyAudit),
 

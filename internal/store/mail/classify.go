@@ -132,3 +132,48 @@ func Reason(err error) string {
 	}
 	return s
 }
+
+// Reply classes that ReplyClass returns besides "<n>xx <class>" and "network <class>".
+const (
+	// ReplyClassInvalid: the message could not be composed (ClassInvalid).
+	ReplyClassInvalid = string(ClassInvalid)
+	// ReplyClassUnknown: a reason that does not say its class.
+	ReplyClassUnknown = "unknown"
+)
+
+// reasonHead matches the start of a Reason, "<class> (<kind>)", with the first digit
+// of an SMTP reply code as its third group.
+var reasonHead = regexp.MustCompile(`^(temporary|permanent|invalid) \((smtp ([1-5])\d\d|network|error)\)`)
+
+// bareReplyCode matches a reason that starts with an SMTP reply code but not as Reason
+// words it ("550 5.1.1 unknown user"), e.g. one recorded by an older store.
+var bareReplyCode = regexp.MustCompile(`^([45])\d\d\b`)
+
+// ReplyClass is the short class of a delivery failure read from its Reason:
+// "5xx permanent" or "4xx temporary" for an SMTP reply, "network temporary" for a
+// connection that failed, "invalid" for a message that cannot be composed, the bare
+// class ("permanent", "temporary") for other errors, and "unknown" when the reason
+// says none of these. It is what the store reports about an undelivered invitation.
+// Its words come from a fixed set and never from the reason's text, so it holds no
+// address and nothing of a server's reply, whatever the reason says.
+func ReplyClass(reason string) string {
+	if m := reasonHead.FindStringSubmatch(reason); m != nil {
+		class, kind, digit := m[1], m[2], m[3]
+		switch {
+		case class == string(ClassInvalid):
+			return ReplyClassInvalid
+		case digit != "":
+			return digit + "xx " + class
+		case kind == "network":
+			return "network " + class
+		}
+		return class
+	}
+	if m := bareReplyCode.FindStringSubmatch(reason); m != nil {
+		if m[1] == "5" {
+			return "5xx " + string(ClassPermanent)
+		}
+		return "4xx " + string(ClassTemporary)
+	}
+	return ReplyClassUnknown
+}

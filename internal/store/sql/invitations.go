@@ -30,6 +30,9 @@ type invitationRow struct {
 	sendCount int
 	sentAt    time.Time
 	expiresAt time.Time
+	// delivery is how its mail fared; nil when not read, or for an invitation
+	// whose mail is not linked to it (sent before outbox.invitation_id existed).
+	delivery *store.InvitationDelivery
 }
 
 const invitationColumns = "id, user_key, status, send_count, sent_at, expires_at"
@@ -58,7 +61,7 @@ func (r invitationRow) state(now time.Time) store.InvitationState {
 
 func (r invitationRow) view(now time.Time) store.Invitation {
 	sent, expires := r.sentAt, r.expiresAt
-	return store.Invitation{State: r.state(now), SentAt: &sent, ExpiresAt: &expires, SendCount: r.sendCount}
+	return store.Invitation{State: r.state(now), SentAt: &sent, ExpiresAt: &expires, SendCount: r.sendCount, Delivery: r.delivery}
 }
 
 // SendInvitation sends a new invitation (replacing a pending one) through the outbox,
@@ -80,7 +83,8 @@ func (s *Store) SendInvitation(ctx context.Context, c store.Caller, key, idempot
 			return err
 		}
 		if idempotencyKey != "" {
-			prev, err := scanInvitation(t.queryRow(ctx, "SELECT "+invitationColumns+" FROM invitations WHERE user_key = ? AND idempotency_key = ?", key, idempotencyKey))
+			prev, err := scanInvitationDelivery(t.queryRow(ctx, "SELECT "+invitationDeliveryColumns+" FROM invitations i "+joinDelivery+
+				" WHERE i.user_key = ? AND i.idempotency_key = ?", key, idempotencyKey))
 			if err == nil {
 				out = prev.view(t.now)
 				out.Link = inviteLink(s.publicURL, linkToken(s.linkKey, prev.id))
@@ -99,14 +103,14 @@ func (s *Store) SendInvitation(ctx context.Context, c store.Caller, key, idempot
 			return err
 		}
 		inv := invitationRow{id: randomID(16), user: key, status: invitationPending, sendCount: sendCount + 1,
-			sentAt: t.now, expiresAt: t.now.Add(s.ttl)}
+			sentAt: t.now, expiresAt: t.now.Add(s.ttl), delivery: &store.InvitationDelivery{State: store.DeliveryQueued}}
 		token := linkToken(s.linkKey, inv.id)
 		if _, err := t.exec(ctx, "INSERT INTO invitations (id, user_key, token_hash, idempotency_key, status, send_count, sent_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 			inv.id, key, tokenHash(token), idempotencyKey, inv.status, inv.sendCount, micros(inv.sentAt), micros(inv.expiresAt)); err != nil {
 			return err
 		}
 		link := inviteLink(s.publicURL, token)
-		if err := t.enqueueInvitationMail(ctx, u, link, inv.expiresAt); err != nil {
+		if err := t.enqueueInvitationMail(ctx, u, inv.id, link, inv.expiresAt); err != nil {
 			return err
 		}
 		t.record(auditEntry{action: store.ActionInvitationSent, target: userTarget(key), user: key,
@@ -122,8 +126,9 @@ func (s *Store) SendInvitation(ctx context.Context, c store.Caller, key, idempot
 }
 
 // enqueueInvitationMail renders the invitation email and writes it to the outbox in the
-// invitation's transaction.
-func (t *writeTx) enqueueInvitationMail(ctx context.Context, u userRow, link string, expiresAt time.Time) error {
+// invitation's transaction, linked to the invitation (invitationID) so that its
+// delivery can be reported with it.
+func (t *writeTx) enqueueInvitationMail(ctx context.Context, u userRow, invitationID, link string, expiresAt time.Time) error {
 	access, info, _, err := t.s.resolveAccess(ctx, t, u.Key)
 	if err != nil {
 		return err
@@ -153,8 +158,8 @@ func (t *writeTx) enqueueInvitationMail(ctx context.Context, u userRow, link str
 		return err
 	}
 	messageID := "<" + randomID(16) + "@" + t.s.mailDomain + ">"
-	_, err = t.exec(ctx, "INSERT INTO outbox (message_id, user_key, to_addr, subject, text_body, html_body, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		messageID, u.Key, u.Email, msg.Subject, msg.Text, msg.HTML, micros(t.now), micros(t.now))
+	_, err = t.exec(ctx, "INSERT INTO outbox (message_id, user_key, invitation_id, to_addr, subject, text_body, html_body, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		messageID, u.Key, invitationID, u.Email, msg.Subject, msg.Text, msg.HTML, micros(t.now), micros(t.now))
 	return err
 }
 
@@ -169,14 +174,16 @@ func (t *writeTx) withdrawInvitations(ctx context.Context, key string) error {
 	return nil
 }
 
-// GetInvitation returns the user's latest invitation, without its link.
+// GetInvitation returns the user's latest invitation, without its link, and how its
+// mail fared.
 func (s *Store) GetInvitation(ctx context.Context, key string) (store.Invitation, error) {
 	var out store.Invitation
 	err := s.read(ctx, func(q querier) error {
 		if _, err := s.getUser(ctx, q, key); err != nil {
 			return err
 		}
-		inv, err := scanInvitation(q.queryRow(ctx, "SELECT "+invitationColumns+" FROM invitations WHERE user_key = ? ORDER BY send_count DESC LIMIT 1", key))
+		inv, err := scanInvitationDelivery(q.queryRow(ctx, "SELECT "+invitationDeliveryColumns+" FROM invitations i "+joinDelivery+
+			" WHERE i.user_key = ? ORDER BY i.send_count DESC LIMIT 1", key))
 		if errors.Is(err, sql.ErrNoRows) {
 			out = store.Invitation{State: store.InvitationNotSent}
 			return nil

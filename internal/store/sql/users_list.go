@@ -16,6 +16,8 @@ const (
 	cursorUsers        = "u:"
 	cursorGrants       = "g:"
 	cursorEnvironments = "e:"
+	// cursorUndeliverable pages ListUndeliverable, by user key.
+	cursorUndeliverable = "d:"
 )
 
 func encodeCursor(kind, key string) string {

@@ -14,4 +14,9 @@
 //
 // The suite owns the clock (Config.Clock): it moves time forward to expire invitations
 // and checks timestamps against it. Every case gets a fresh, empty store.
+//
+// The cases about mail delivery also work the store's outbox as the mail worker does,
+// so the store.API a Factory returns must implement store.Outbox too: the SQL store
+// does, and a wrapper around a client (the HTTP variant) adds the outbox of the store
+// it serves.
 package storetest

@@ -71,7 +71,7 @@ func allCases() []testCase {
 	var cs []testCase
 	for _, group := range [][]testCase{
 		agencyCases, userCases, ownershipCases, grantCases, listCases, accessCases, invitationCases,
-		auditCases, concurrencyCases, emailCases,
+		auditCases, concurrencyCases, emailCases, deliveryCases,
 	} {
 		cs = append(cs, group...)
 	}
