@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -292,18 +293,22 @@ func (r *AgencyReconciler) checkHome(ctx context.Context, a *iamv1.Agency) outco
 // as does an agency under Observe; Delete waits (DependentsExist) while Environments of the agency exist, then deletes
 // the record. The finalizer goes last.
 func (r *AgencyReconciler) reconcileDelete(ctx context.Context, a *iamv1.Agency) outcome {
+	envs, err := r.rel.environmentsOf(ctx, a.Name)
+	if err != nil {
+		return kubeFailed(err)
+	}
+	a.Status.Environments = int32(countLive(envs))
 	if a.Spec.DeletionPolicy == iamv1.DeletionPolicyDelete && a.Spec.ManagementPolicy != iamv1.ManagementObserve {
-		envs, err := r.rel.environmentsOf(ctx, a.Name)
-		if err != nil {
-			return kubeFailed(err)
-		}
 		if len(envs) > 0 {
 			return waiting(iamv1.ReasonDependentsExist,
 				fmt.Sprintf("waiting for %s of this agency to be deleted", plural(len(envs), "Environment")))
 		}
-		caller := provenance.Caller(kindAgency, a, r.opts.InstanceID, FieldManager)
+		caller := provenance.Deletion(kindAgency, a, time.Now()).Caller(r.opts.InstanceID, FieldManager)
 		if err := r.store.DeleteAgency(ctx, caller, a.Name); err != nil && !store.IsNotFound(err) {
-			return fromStoreError(err, iamv1.ReasonAgencyNotReady)
+			if out := fromStoreError(err, iamv1.ReasonAgencyNotReady); out.reason != iamv1.ReasonDependentsExist {
+				return out
+			}
+			return stalled(iamv1.ReasonDependentsExist, r.orphanedMessage(ctx, a))
 		}
 		r.normalEvent(a, EventRecordDeleted, actionDelete, "agency deleted from the Studio")
 	}
@@ -311,6 +316,28 @@ func (r *AgencyReconciler) reconcileDelete(ctx context.Context, a *iamv1.Agency)
 		return kubeFailed(err)
 	}
 	return gone
+}
+
+// orphanedMessage explains why an agency with deletionPolicy Delete cannot be deleted
+// from the Studio although its Environments are gone: the Studio still has records of
+// environments that were deleted with deletionPolicy Orphan (the default), and an
+// agency's record goes only with its environments'. It names them and the ways out.
+func (r *AgencyReconciler) orphanedMessage(ctx context.Context, a *iamv1.Agency) string {
+	r.directory.environments.lookup(ctx, "") // loads the first copy
+	var keys []string
+	r.directory.environments.each(func(key string, e store.Environment) {
+		if e.Agency == a.Name {
+			keys = append(keys, key)
+		}
+	})
+	slices.Sort(keys)
+	what := "records of environments"
+	if len(keys) > 0 {
+		what = fmt.Sprintf("%s (%s)", plural(len(keys), "environment record"), strings.Join(keys[:min(len(keys), 10)], ", "))
+	}
+	return fmt.Sprintf("the Studio still has %s whose Environments were deleted with deletionPolicy Orphan, so the agency's record cannot be deleted: "+
+		"set this Agency's deletionPolicy to Orphan to keep the agency's record and let the object go, "+
+		"or delete those environments in the Studio", what)
 }
 
 func (r *AgencyReconciler) setup(mgr ctrl.Manager) error {

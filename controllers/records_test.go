@@ -61,4 +61,34 @@ var _ = Describe("Agencies and environments", func() {
 		Expect(store.IsNotFound(err)).To(BeTrue())
 		Eventually(accessOf(alice)).Should(BeEmpty())
 	})
+
+	It("has a way out of deleting an agency whose environment records were orphaned, and says what blocks it", func() {
+		home := newNamespace(nil)
+		acme := newAgency(home, func(a *iamv1.Agency) { a.Spec.DeletionPolicy = iamv1.DeletionPolicyDelete })
+		kept := newEnvironment(home, acme.Name)
+		alice := newUser()
+		b := newBinding(home, onEnvironment(kept), names(alice), iamv1.RoleAgent)
+		Eventually(accessOf(alice)).Should(HaveLen(1))
+
+		By("while the agency terminates, what refers to it says so")
+		Expect(k8s.Delete(ctx(), acme)).To(Succeed())
+		Eventually(conditionOf(kept, iamv1.ConditionStalled)).Should(And(
+			haveReason(metav1.ConditionTrue, iamv1.ReasonAgencyNotFound),
+			HaveField("Message", ContainSubstring("is being deleted"))))
+		Eventually(conditionOf(b, iamv1.ConditionStalled)).Should(HaveField("Message", ContainSubstring("is being deleted")))
+
+		By("the environment goes with deletionPolicy Orphan: its record stays, and the agency names it and the ways out")
+		Expect(k8s.Delete(ctx(), kept)).To(Succeed())
+		Eventually(conditionOf(acme, iamv1.ConditionStalled)).Should(And(
+			haveReason(metav1.ConditionTrue, iamv1.ReasonDependentsExist),
+			HaveField("Message", And(ContainSubstring(envKey(kept)), ContainSubstring("deletionPolicy to Orphan")))))
+		Expect(acme.Status.Environments).To(BeZero())
+
+		By("switching the terminating agency to Orphan lets it go and keeps its record")
+		Expect(fetch(acme)).To(Succeed())
+		acme.Spec.DeletionPolicy = iamv1.DeletionPolicyOrphan
+		Expect(k8s.Update(ctx(), acme)).To(Succeed())
+		Eventually(func() error { return fetch(acme) }).Should(Satisfy(apierrorsIsNotFound))
+		Expect(studio.Service().GetAgency(ctx(), acme.Name)).To(HaveField("Key", acme.Name))
+	})
 })

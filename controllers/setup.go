@@ -107,6 +107,9 @@ type reconciler struct {
 	// observe tells the agencies under managementPolicy Observe, where nothing is
 	// written.
 	observe *observation
+	// causes are the RoleBinding edits and deletions that took roles from users,
+	// for crediting the revocations in the audit.
+	causes *revocationCauses
 }
 
 // SetupWithManager registers the field indexes and the four reconcilers with mgr.
@@ -128,6 +131,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		recorder:  opts.Recorder,
 		rel:       relations{c: mgr.GetClient()},
 		timing:    timing{resync: opts.ResyncPeriod, wait: opts.DependencyRetry},
+		causes:    newRevocationCauses(),
 	}
 	metrics.SetUserStates(userStates(mgr.GetCache()))
 	directory := newStoreDirectory(opts.Store, opts.ResyncPeriod)

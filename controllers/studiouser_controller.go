@@ -53,6 +53,8 @@ type userRun struct {
 	// grantsCaller attributes a grant-set write to the object edited last: the user
 	// or one of the RoleBindings naming it (reconcilePlan).
 	grantsCaller store.Caller
+	// causes are the revocation causes grantsCaller weighed, forgotten once written.
+	causes []provenance.Candidate
 	// stored is the user as the store has it after reconcileProfile.
 	stored store.User
 	// access is how the effective access changed (reconcileGrants), and invited the
@@ -175,6 +177,7 @@ func (r *StudioUserReconciler) announce(run *userRun) {
 
 // forget drops what this process remembers of a user whose object goes.
 func (r *StudioUserReconciler) forget(u *iamv1.StudioUser) {
+	r.causes.forget(u.Name)
 	r.directory.forgetUser(u.Name)
 	r.grants.applied.forget(u.Name)
 	r.invitations.forget(u.UID)
@@ -200,7 +203,7 @@ func (r *StudioUserReconciler) setup(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("studiouser").
 		For(&iamv1.StudioUser{}, builder.WithPredicates(specOrLifecycle)).
-		Watches(&iamv1.RoleBinding{}, enqueueSettled(r.usersOfBinding),
+		Watches(&iamv1.RoleBinding{}, noting{EventHandler: enqueueSettled(r.usersOfBinding), causes: r.causes},
 			builder.WithPredicates(specOrLifecycle)).
 		Watches(&iamv1.Environment{}, enqueueSettled(r.usersOfEnvironment),
 			builder.WithPredicates(specOrReadiness)).

@@ -23,7 +23,7 @@ func (r *StudioUserReconciler) reconcilePlan(ctx context.Context, run *userRun) 
 	if err != nil {
 		return kubeFailed(err)
 	}
-	run.plan, run.unrecorded, run.grantsCaller = up.plan, up.unrecorded, up.caller
+	run.plan, run.unrecorded, run.grantsCaller, run.causes = up.plan, up.unrecorded, up.caller, up.causes
 	if b, ok := up.cause.Obj.(*iamv1.RoleBinding); ok && len(b.Spec.Subjects) > perUserEventSubjects {
 		run.announcedByBinding = true
 	}
@@ -54,6 +54,8 @@ type userPlan struct {
 	// or one of the RoleBindings naming it.
 	caller store.Caller
 	cause  provenance.Candidate
+	// causes are the revocation causes the plan took into account.
+	causes []provenance.Candidate
 }
 
 // planUser plans u's grants and access from the cache: the RoleBindings naming it
@@ -80,11 +82,13 @@ func (r *reconciler) planUser(ctx context.Context, u *iamv1.StudioUser) (userPla
 	up := userPlan{full: plan, unrecorded: planner.UnrecordedScopes(plan, l.s)}
 	up.plan = planner.WithoutScopes(plan, up.unrecorded)
 	up.caller, up.cause = r.grantsCaller(u, bindings)
+	up.causes = r.causes.of(u.Name)
 	return up, nil
 }
 
 // grantsCaller is the audit context of a grant-set write: the user's own, unless a
-// RoleBinding naming it changed after it did — then that binding's, so the store's
+// RoleBinding naming it — or one that stopped naming it, or was deleted
+// (revocationCauses) — changed after it did: then that binding's, so the store's
 // grant.added / grant.removed entries name the binding (and the GitOps app or person
 // behind it) whose edit caused them.
 func (r *reconciler) grantsCaller(u *iamv1.StudioUser, bindings []iamv1.RoleBinding) (store.Caller, provenance.Candidate) {
@@ -93,8 +97,9 @@ func (r *reconciler) grantsCaller(u *iamv1.StudioUser, bindings []iamv1.RoleBind
 	for i := range bindings {
 		candidates = append(candidates, provenance.Candidate{Kind: kindRoleBinding, Obj: &bindings[i]})
 	}
+	candidates = append(candidates, r.causes.of(u.Name)...)
 	c := provenance.LastChanged(FieldManager, candidates...)
-	return provenance.Caller(c.Kind, c.Obj, r.opts.InstanceID, FieldManager), c
+	return c.Caller(r.opts.InstanceID, FieldManager), c
 }
 
 // reconcileGrants makes the store hold the user's grant set (grantWriter.write). A
@@ -116,6 +121,7 @@ func (r *StudioUserReconciler) reconcileGrants(ctx context.Context, run *userRun
 		run.revocationHeld = heldMessage(w.revocationsHeld)
 	}
 	run.planned, run.grantsWritten = w.planned, true
+	r.causes.done(run.key, run.causes)
 	access := planner.AccessWithout(run.plan.Access, w.left)
 	skipped := append(slices.Clone(run.unrecorded), w.left...)
 

@@ -11,6 +11,7 @@ import (
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/operator/planner"
+	"github.com/studio-operator/studio-operator/internal/operator/provenance"
 	"github.com/studio-operator/studio-operator/internal/store"
 )
 
@@ -136,6 +137,9 @@ func (r *StudioUserReconciler) managesUser(ctx context.Context, key string) bool
 // instance does not manage is never removed.
 func (r *StudioUserReconciler) reconcileDelete(ctx context.Context, run *userRun) outcome {
 	u := run.u
+	// Who deleted the object is not recorded by Kubernetes: the removal is credited
+	// to the object (and its GitOps application), not to its last editor.
+	run.caller = provenance.Deletion(kindStudioUser, u, time.Now()).Caller(r.opts.InstanceID, FieldManager)
 	if u.Spec.DeletionPolicy != iamv1.DeletionPolicyOrphan {
 		// Removing revokes everything: the guard decides first, agency by agency.
 		before, err := r.grantsHeld(ctx, run.key)

@@ -50,7 +50,7 @@ func EvaluateScope(b *iamv1.RoleBinding, s Snapshot) ScopeVerdict {
 	name := b.Spec.Scope.Agency
 	a, ok := s.agency(name)
 	if !ok {
-		return ScopeVerdict{Reason: iamv1.ReasonAgencyNotFound, Message: fmt.Sprintf("Agency %q does not exist", name)}
+		return ScopeVerdict{Reason: iamv1.ReasonAgencyNotFound, Message: s.agencyGone(name)}
 	}
 	if a.Spec.HomeNamespace != b.Namespace {
 		return ScopeVerdict{

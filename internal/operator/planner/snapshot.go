@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"fmt"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -30,6 +31,15 @@ func (s Snapshot) agency(name string) (*iamv1.Agency, bool) {
 		return nil, false
 	}
 	return a, true
+}
+
+// agencyGone says why the named agency cannot be used: it does not exist, or it is
+// being deleted (then what refers to it stops applying now, not when it is gone).
+func (s Snapshot) agencyGone(name string) string {
+	if a, ok := s.Agencies[name]; ok && a != nil && !a.DeletionTimestamp.IsZero() {
+		return fmt.Sprintf("Agency %q is being deleted", name)
+	}
+	return fmt.Sprintf("Agency %q does not exist", name)
 }
 
 // environment returns the Environment unless it is missing or being deleted.

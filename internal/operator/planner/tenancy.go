@@ -33,7 +33,7 @@ func ResolveEnvironment(env *iamv1.Environment, s Snapshot) EnvironmentResolutio
 	if !ok {
 		return EnvironmentResolution{
 			Reason:  iamv1.ReasonAgencyNotFound,
-			Message: fmt.Sprintf("Agency %q does not exist", name),
+			Message: s.agencyGone(name),
 		}
 	}
 	if holder := HomeNamespaceHolder(a, s); holder != a.Name {

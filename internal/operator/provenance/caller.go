@@ -49,6 +49,14 @@ func Source(kind string, obj metav1.Object) string {
 // field manager that last changed the object's spec or metadata, other than self.
 // Empty when nothing is known.
 func OnBehalfOf(obj metav1.Object, self string) string {
+	if app := gitOpsApp(obj); app != "" {
+		return app
+	}
+	return clip(lastFieldManager(obj.GetManagedFields(), self))
+}
+
+// gitOpsApp is "argocd:<app>" for an object an Argo CD application tracks, else "".
+func gitOpsApp(obj metav1.Object) string {
 	if id := obj.GetAnnotations()[ArgoCDTrackingAnnotation]; id != "" {
 		app, _, _ := strings.Cut(id, ":")
 		if app != "" {
@@ -58,7 +66,7 @@ func OnBehalfOf(obj metav1.Object, self string) string {
 	if app := obj.GetLabels()[InstanceLabel]; app != "" {
 		return clip(argoCDPrefix + app)
 	}
-	return clip(lastFieldManager(obj.GetManagedFields(), self))
+	return ""
 }
 
 // lastFieldManager returns the manager of the most recent entry that is not about a
@@ -104,10 +112,66 @@ func clip(s string) string {
 	return b.String()
 }
 
-// Candidate is an object that may have caused a change, with its kind.
+// Candidate is an object that may have caused a change, with its kind. A change that
+// left no field manager's trace on the object — its deletion, or a subject removed
+// from a list — is known only from the event that showed it: Seen marks it, At is
+// when it was seen (it counts when later than the object's own entries), and By is
+// the field manager whose entry the same edit touched, "" when none did. Kubernetes
+// does not record who deletes: such a change is credited to the object's GitOps
+// application, else to By, never to the object's last editor.
 type Candidate struct {
 	Kind string
 	Obj  metav1.Object
+	Seen bool
+	At   time.Time
+	By   string
+}
+
+// Caller is the audit context of a change c caused.
+func (c Candidate) Caller(manager, self string) store.Caller {
+	if !c.Seen {
+		return Caller(c.Kind, c.Obj, manager, self)
+	}
+	by := gitOpsApp(c.Obj)
+	if by == "" {
+		by = clip(c.By)
+	}
+	return store.Caller{Manager: manager, OnBehalfOf: by, Source: Source(c.Kind, c.Obj)}
+}
+
+// Deletion is the candidate for obj's deletion, seen at at (or at its
+// deletionTimestamp when it has one).
+func Deletion(kind string, obj metav1.Object, at time.Time) Candidate {
+	if d := obj.GetDeletionTimestamp(); d != nil {
+		at = d.Time
+	}
+	return Candidate{Kind: kind, Obj: obj, Seen: true, At: at}
+}
+
+// Edit is the candidate for the edit that turned old into cur, seen at at, for a
+// change the fields of cur alone do not show (a removal). By is the field manager
+// (other than self) whose entry the edit added or renewed.
+func Edit(kind string, old, cur metav1.Object, at time.Time, self string) Candidate {
+	before := map[string]time.Time{}
+	for i := range old.GetManagedFields() {
+		e := &old.GetManagedFields()[i]
+		if e.Subresource == "" {
+			before[e.Manager+"/"+string(e.Operation)] = timeOf(e)
+		}
+	}
+	c := Candidate{Kind: kind, Obj: cur, Seen: true, At: at}
+	var latest time.Time
+	for i := range cur.GetManagedFields() {
+		e := &cur.GetManagedFields()[i]
+		if e.Subresource != "" || e.Manager == self || e.Manager == "" {
+			continue
+		}
+		t, had := before[e.Manager+"/"+string(e.Operation)]
+		if (!had || timeOf(e).After(t)) && !timeOf(e).Before(latest) {
+			c.By, latest = e.Manager, timeOf(e)
+		}
+	}
+	return c
 }
 
 // LastChanged returns the candidate that someone other than self changed most
@@ -122,6 +186,9 @@ func LastChanged(self string, candidates ...Candidate) Candidate {
 	var bestAt time.Time
 	for i, c := range candidates {
 		at := changedAt(c.Obj, self)
+		if c.Seen && c.At.After(at) {
+			at = c.At
+		}
 		if i == 0 || at.After(bestAt) {
 			best, bestAt = c, at
 		}

@@ -109,36 +109,36 @@ func TestLastChanged(t *testing.T) {
 	}{
 		"a binding edited after the user wins": {
 			candidates: []provenance.Candidate{
-				{"StudioUser", obj("alice", nil, entry("kubectl", atMin(1), ""))},
-				{"RoleBinding", obj("agents", nil, entry("argocd-controller", atMin(5), ""))},
+				{Kind: "StudioUser", Obj: obj("alice", nil, entry("kubectl", atMin(1), ""))},
+				{Kind: "RoleBinding", Obj: obj("agents", nil, entry("argocd-controller", atMin(5), ""))},
 			},
 			want: "agents",
 		},
 		"the user edited last wins": {
 			candidates: []provenance.Candidate{
-				{"StudioUser", obj("alice", nil, entry("kubectl", atMin(9), ""))},
-				{"RoleBinding", obj("agents", nil, entry("kubectl", atMin(5), ""))},
+				{Kind: "StudioUser", Obj: obj("alice", nil, entry("kubectl", atMin(9), ""))},
+				{Kind: "RoleBinding", Obj: obj("agents", nil, entry("kubectl", atMin(5), ""))},
 			},
 			want: "alice",
 		},
 		"status writes and the operator's own writes do not count": {
 			candidates: []provenance.Candidate{
-				{"StudioUser", obj("alice", nil, entry("kubectl", atMin(3), ""))},
-				{"RoleBinding", obj("agents", nil, entry("kubectl", atMin(1), ""), entry("other-controller", atMin(8), "status"), entry("studio-operator", atMin(9), ""))},
+				{Kind: "StudioUser", Obj: obj("alice", nil, entry("kubectl", atMin(3), ""))},
+				{Kind: "RoleBinding", Obj: obj("agents", nil, entry("kubectl", atMin(1), ""), entry("other-controller", atMin(8), "status"), entry("studio-operator", atMin(9), ""))},
 			},
 			want: "alice",
 		},
 		"a binding being deleted counts from its deletion time": {
 			candidates: []provenance.Candidate{
-				{"StudioUser", obj("alice", nil, entry("kubectl", atMin(3), ""))},
-				{"RoleBinding", obj("agents", atMin(7), entry("kubectl", atMin(1), ""))},
+				{Kind: "StudioUser", Obj: obj("alice", nil, entry("kubectl", atMin(3), ""))},
+				{Kind: "RoleBinding", Obj: obj("agents", atMin(7), entry("kubectl", atMin(1), ""))},
 			},
 			want: "agents",
 		},
 		"ties and unknown times keep the first": {
 			candidates: []provenance.Candidate{
-				{"StudioUser", obj("alice", nil)},
-				{"RoleBinding", obj("agents", nil, entry("kubectl", nil, ""))},
+				{Kind: "StudioUser", Obj: obj("alice", nil)},
+				{Kind: "RoleBinding", Obj: obj("agents", nil, entry("kubectl", nil, ""))},
 			},
 			want: "alice",
 		},
@@ -188,5 +188,41 @@ func TestTrimForCacheKeepsProvenance(t *testing.T) {
 	}
 	if _, err := provenance.TrimForCache("not an object"); err != nil {
 		t.Errorf("a non-object is passed through, got %v", err)
+	}
+}
+
+func TestSeenChangesAreCreditedToTheirEditNotTheLastEditor(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	entry := func(manager string, at time.Time) metav1.ManagedFieldsEntry {
+		mt := metav1.NewTime(at)
+		return metav1.ManagedFieldsEntry{Manager: manager, Operation: metav1.ManagedFieldsOperationUpdate, Time: &mt}
+	}
+	obj := func(entries ...metav1.ManagedFieldsEntry) *metav1.ObjectMeta {
+		return &metav1.ObjectMeta{Namespace: "team", Name: "agents", Generation: 2, ManagedFields: entries}
+	}
+	old := obj(entry("kubectl-client-side-apply", t0), entry("argocd-controller", t0))
+	cur := obj(entry("kubectl-client-side-apply", t0), entry("argocd-controller", t0.Add(time.Minute)), entry("studio-operator", t0.Add(2*time.Minute)))
+	edit := provenance.Edit("RoleBinding", old, cur, t0.Add(3*time.Minute), "studio-operator")
+	if got := edit.Caller("op", "studio-operator"); got.OnBehalfOf != "argocd-controller" || got.Source != "RoleBinding/team/agents@2" {
+		t.Errorf("edit credited to %+v, want argocd-controller and the binding", got)
+	}
+	// An edit that renewed no entry (a bare removal) names nobody rather than the
+	// last editor.
+	if got := provenance.Edit("RoleBinding", old, old, t0, "studio-operator").Caller("op", "studio-operator"); got.OnBehalfOf != "" {
+		t.Errorf("bare removal credited to %q, want nobody", got.OnBehalfOf)
+	}
+	del := provenance.Deletion("RoleBinding", old, t0.Add(time.Hour))
+	if got := del.Caller("op", "studio-operator"); got.OnBehalfOf != "" {
+		t.Errorf("deletion credited to %q: Kubernetes does not record who deletes", got.OnBehalfOf)
+	}
+	tracked := obj(entry("kubectl-client-side-apply", t0))
+	tracked.Annotations = map[string]string{provenance.ArgoCDTrackingAnnotation: "shop:iam.studio-operator.io/RoleBinding:team/agents"}
+	if got := provenance.Deletion("RoleBinding", tracked, t0).Caller("op", "studio-operator"); got.OnBehalfOf != "argocd:shop" {
+		t.Errorf("deletion of a tracked object credited to %q, want its application", got.OnBehalfOf)
+	}
+	// Seen when it happened: a deletion after the user's last edit is what changed last.
+	user := provenance.Candidate{Kind: "StudioUser", Obj: obj(entry("kubectl", t0.Add(30*time.Minute)))}
+	if got := provenance.LastChanged("studio-operator", user, del); !got.Seen {
+		t.Errorf("LastChanged chose %+v over a later deletion", got)
 	}
 }
