@@ -56,7 +56,7 @@ var _ = Describe("kubectl", Ordered, func() {
 	It("shows the users overview columns with `kubectl get studiousers`", func() {
 		lines := strings.Split(strings.TrimSpace(kubectl("get", "studiousers")), "\n")
 		Expect(lines).NotTo(BeEmpty())
-		Expect(lines[0]).To(MatchRegexp(`^NAME\s+EMAIL\s+TYPE\s+STATE\s+ENVIRONMENTS\s+LAST ACTIVE\s+CREATED\s+READY\s+AGE$`))
+		Expect(lines[0]).To(MatchRegexp(`^NAME\s+EMAIL\s+TYPE\s+STATE\s+ENVIRONMENTS\s+LAST ACTIVE\s+CREATED\s+INVITATION\s+READY\s+AGE$`))
 		// No operator runs here: every user has access to 0 environments, and the
 		// column says so rather than leaving a blank.
 		Expect(lines[1:]).To(HaveEach(MatchRegexp(`^\S+\s+\S+@\S+\s+(User|Agent)\s+0\s`)))

@@ -99,7 +99,9 @@ type StudioUserSpec struct {
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 }
 
-// UserState is the user's state in the Studio.
+// UserState is the user's state in the Studio. Invited means created in the Studio and
+// not signed in yet — whether an invitation exists is status.invitation.state (NotSent
+// for an SSO user or a user with no role yet), shown next to it as INVITATION.
 // +kubebuilder:validation:Enum=Invited;Active;Suspended;Removed
 type UserState string
 
@@ -303,6 +305,7 @@ type StudioUserStatus struct {
 // +kubebuilder:printcolumn:name="Environments",type=integer,JSONPath=`.status.environments`
 // +kubebuilder:printcolumn:name="Last Active",type=date,JSONPath=`.status.lastActiveAt`
 // +kubebuilder:printcolumn:name="Created",type=date,JSONPath=`.status.createdAt`
+// +kubebuilder:printcolumn:name="Invitation",type=string,JSONPath=`.status.invitation.state`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
