@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"text/template"
 
 	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
@@ -26,7 +27,7 @@ func ScriptFile(kind string) string { return strings.ToLower(kind) + ".lua" }
 const patchHeader = `# Argo CD health checks for studio-operator's kinds: patch the argocd-cm ConfigMap
 # of your Argo CD installation with this file (see config/argocd/README.md).
 #
-# GENERATED from config/argocd/health/*.lua; do not edit. To regenerate:
+# GENERATED from config/argocd/health/health.lua.tmpl; do not edit. To regenerate:
 #   go test ./internal/health -run TestArgoCDPatchMatchesScripts -update
 apiVersion: v1
 kind: ConfigMap
@@ -65,4 +66,33 @@ func RenderArgoCDPatch(scripts map[string]string) ([]byte, error) {
 		}
 	}
 	return b.Bytes(), nil
+}
+
+// ScriptTemplateFile is the one source of the health scripts, in config/argocd/health/.
+const ScriptTemplateFile = "health.lua.tmpl"
+
+// scriptKind is what the template knows about a kind.
+type scriptKind struct {
+	Kind string
+	// Suspendable kinds report Health "Suspended" for spec.suspended: true.
+	Suspendable bool
+}
+
+// RenderScripts renders the health script of every kind in Kinds from the template
+// text (kind → Lua source). The kinds differ only in their name and in whether they can
+// be suspended, so one template says it once.
+func RenderScripts(tmpl string) (map[string]string, error) {
+	t, err := template.New(ScriptTemplateFile).Option("missingkey=error").Parse(tmpl)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(Kinds))
+	for _, kind := range Kinds {
+		var b strings.Builder
+		if err := t.Execute(&b, scriptKind{Kind: kind, Suspendable: kind == "StudioUser"}); err != nil {
+			return nil, fmt.Errorf("health script for %s: %w", kind, err)
+		}
+		out[kind] = b.String()
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@ package health
 import (
 	"flag"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -12,13 +13,32 @@ import (
 
 const patchFile = "../../config/argocd/argocd-cm-patch.yaml"
 
-var update = flag.Bool("update", false, "rewrite config/argocd/argocd-cm-patch.yaml from the Lua scripts")
+var update = flag.Bool("update", false, "rewrite config/argocd/health/*.lua from the template and config/argocd/argocd-cm-patch.yaml from them")
 
-// TestArgoCDPatchMatchesScripts keeps the ConfigMap patch and the Lua files from
-// drifting apart: the patch must be exactly what RenderArgoCDPatch makes of the
-// scripts, and what Argo CD reads from it (the parsed data keys) must be the scripts.
+// TestArgoCDPatchMatchesScripts keeps the template, the Lua files and the ConfigMap
+// patch from drifting apart: each script must be what the template renders for its
+// kind, the patch exactly what RenderArgoCDPatch makes of the scripts, and what Argo CD
+// reads from it (the parsed data keys) the scripts.
 func TestArgoCDPatchMatchesScripts(t *testing.T) {
+	tmpl, err := os.ReadFile(filepath.Join(scriptsDir, ScriptTemplateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	generated, err := RenderScripts(string(tmpl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		for kind, script := range generated {
+			if err := os.WriteFile(filepath.Join(scriptsDir, ScriptFile(kind)), []byte(script), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	scripts := readScripts(t)
+	if diff := cmp.Diff(generated, scripts); diff != "" {
+		t.Errorf("config/argocd/health/*.lua differ from %s; run: go test ./internal/health -run TestArgoCDPatchMatchesScripts -update\n(-template +files):\n%s", ScriptTemplateFile, diff)
+	}
 	rendered, err := RenderArgoCDPatch(scripts)
 	if err != nil {
 		t.Fatal(err)

@@ -5,8 +5,9 @@
 -- status.observedGeneration says which spec the conditions describe.
 --
 -- Argo CD runs custom checks without the string and math libraries, so this script
--- uses only the base language. It is the source of config/argocd/argocd-cm-patch.yaml;
--- the tests in internal/health keep the two equal.
+-- uses only the base language. It is generated from config/argocd/health/health.lua.tmpl
+-- and embedded in config/argocd/argocd-cm-patch.yaml; the tests in internal/health keep
+-- all three equal.
 local hs = {}
 
 local function condition(conditionType)
