@@ -8,7 +8,7 @@ import (
 	"strings"
 	"text/template"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
 // Kinds are the kinds that get an Argo CD health check, in the order the patch lists
@@ -17,7 +17,7 @@ var Kinds = []string{"Agency", "Environment", "StudioUser", "RoleBinding"}
 
 // ConfigMapKey is the argocd-cm key that holds kind's health check.
 func ConfigMapKey(kind string) string {
-	return "resource.customizations.health." + iamv1alpha1.GroupVersion.Group + "_" + kind
+	return "resource.customizations.health." + iamv1.GroupVersion.Group + "_" + kind
 }
 
 // ScriptFile is the name of kind's script in config/argocd/health/.

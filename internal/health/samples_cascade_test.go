@@ -7,7 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/cascade"
 )
 
@@ -16,18 +16,18 @@ import (
 // grant, an environment override, a block, an agent and a suspended user.
 func TestSamplesGiveTheAccessTheirCommentsDescribe(t *testing.T) {
 	var (
-		users    []iamv1alpha1.StudioUser
-		bindings []iamv1alpha1.RoleBinding
+		users    []iamv1.StudioUser
+		bindings []iamv1.RoleBinding
 		envs     []cascade.Environment
 	)
 	for _, obj := range renderSamples(t) {
 		switch obj.GetKind() {
 		case "StudioUser":
-			users = append(users, decode[iamv1alpha1.StudioUser](t, obj))
+			users = append(users, decode[iamv1.StudioUser](t, obj))
 		case "RoleBinding":
-			bindings = append(bindings, decode[iamv1alpha1.RoleBinding](t, obj))
+			bindings = append(bindings, decode[iamv1.RoleBinding](t, obj))
 		case "Environment":
-			e := decode[iamv1alpha1.Environment](t, obj)
+			e := decode[iamv1.Environment](t, obj)
 			envs = append(envs, cascade.Environment{Key: e.Namespace + "/" + e.Name, Agency: e.Spec.AgencyRef.Name})
 		}
 	}

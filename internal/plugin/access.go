@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
 const (
@@ -107,7 +107,7 @@ func loadAccess(ctx context.Context, e *deps, user, from string) (view AccessVie
 	if err != nil {
 		return view, false, err
 	}
-	var u iamv1alpha1.StudioUser
+	var u iamv1.StudioUser
 	if err := c.Get(ctx, client.ObjectKey{Name: user}, &u); err != nil {
 		return view, false, err
 	}

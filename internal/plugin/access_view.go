@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/cascade"
 	"github.com/studio-operator/studio-operator/internal/store"
 )
@@ -42,9 +42,9 @@ type AccessView struct {
 // source and bindings as the operator resolved them, and the capabilities that
 // internal/cascade gives those roles (notify only when Agent or Operator is granted
 // in the environment itself).
-func AccessFromStatus(u *iamv1alpha1.StudioUser) []AccessEntry {
+func AccessFromStatus(u *iamv1.StudioUser) []AccessEntry {
 	out := make([]AccessEntry, 0, len(u.Status.Access))
-	user := cascade.User{Type: cascade.UserType(cmp.Or(u.Spec.Type, iamv1alpha1.UserTypeUser))}
+	user := cascade.User{Type: cascade.UserType(cmp.Or(u.Spec.Type, iamv1.UserTypeUser))}
 	for _, a := range u.Status.Access {
 		roles := make([]cascade.Role, len(a.Roles))
 		for i, r := range a.Roles {
@@ -53,7 +53,7 @@ func AccessFromStatus(u *iamv1alpha1.StudioUser) []AccessEntry {
 		// Resolve the status's own roles once more, at the scope they came from, so the
 		// capabilities follow the same rules as everywhere else.
 		grant := cascade.Grant{Scope: cascade.Scope{Agency: a.Agency}, Roles: roles}
-		if a.Source == iamv1alpha1.AccessSourceEnvironment {
+		if a.Source == iamv1.AccessSourceEnvironment {
 			grant.Scope = cascade.Scope{Environment: a.Environment}
 		}
 		entry := AccessEntry{

@@ -5,20 +5,20 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/cascade"
 	"github.com/studio-operator/studio-operator/internal/store"
 )
 
 func TestAccessFromStatus(t *testing.T) {
 	cases := map[string]struct {
-		user iamv1alpha1.StudioUser
+		user iamv1.StudioUser
 		want []AccessEntry
 	}{
 		"agency roles give no notify": {
-			user: user("olga", func(u *iamv1alpha1.StudioUser) {
-				u.Status.Access = []iamv1alpha1.EnvironmentAccess{
-					access("team-support/webchat", "acme", iamv1alpha1.AccessSourceAgency, []string{"acme/operators"}, "Operator"),
+			user: user("olga", func(u *iamv1.StudioUser) {
+				u.Status.Access = []iamv1.EnvironmentAccess{
+					access("team-support/webchat", "acme", iamv1.AccessSourceAgency, []string{"acme/operators"}, "Operator"),
 				}
 			}),
 			want: []AccessEntry{{
@@ -28,11 +28,11 @@ func TestAccessFromStatus(t *testing.T) {
 			}},
 		},
 		"environment Agent is notified; sorted by environment": {
-			user: user("alex", func(u *iamv1alpha1.StudioUser) {
-				u.Spec.Type = iamv1alpha1.UserTypeAgent
-				u.Status.Access = []iamv1alpha1.EnvironmentAccess{
-					access("team-support/whatsapp", "acme", iamv1alpha1.AccessSourceAgency, []string{"acme/agents"}, "Agent"),
-					access("team-support/webchat", "acme", iamv1alpha1.AccessSourceEnvironment, []string{"team-support/webchat-agents"}, "Agent"),
+			user: user("alex", func(u *iamv1.StudioUser) {
+				u.Spec.Type = iamv1.UserTypeAgent
+				u.Status.Access = []iamv1.EnvironmentAccess{
+					access("team-support/whatsapp", "acme", iamv1.AccessSourceAgency, []string{"acme/agents"}, "Agent"),
+					access("team-support/webchat", "acme", iamv1.AccessSourceEnvironment, []string{"team-support/webchat-agents"}, "Agent"),
 				}
 			}),
 			want: []AccessEntry{
@@ -47,9 +47,9 @@ func TestAccessFromStatus(t *testing.T) {
 			},
 		},
 		"several roles union their capabilities": {
-			user: user("diego", func(u *iamv1alpha1.StudioUser) {
-				u.Status.Access = []iamv1alpha1.EnvironmentAccess{
-					access("team-sales/leadbot", "acme", iamv1alpha1.AccessSourceEnvironment, []string{"team-sales/leadbot-developers"}, "ContentManager", "Developer"),
+			user: user("diego", func(u *iamv1.StudioUser) {
+				u.Status.Access = []iamv1.EnvironmentAccess{
+					access("team-sales/leadbot", "acme", iamv1.AccessSourceEnvironment, []string{"team-sales/leadbot-developers"}, "ContentManager", "Developer"),
 				}
 			}),
 			want: []AccessEntry{{

@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
 // defaultAssets is where `make envtest-assets` puts kube-apiserver and etcd; the
@@ -165,68 +165,68 @@ func (tc *testCluster) seed(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := c.Create(ctx, &iamv1alpha1.Agency{
+	if err := c.Create(ctx, &iamv1.Agency{
 		ObjectMeta: metav1.ObjectMeta{Name: "acme"},
-		Spec:       iamv1alpha1.AgencySpec{HomeNamespace: "acme", EnvironmentNamespaces: &iamv1alpha1.EnvironmentNamespaces{From: iamv1alpha1.NamespacesAll}},
+		Spec:       iamv1.AgencySpec{HomeNamespace: "acme", EnvironmentNamespaces: &iamv1.EnvironmentNamespaces{From: iamv1.NamespacesAll}},
 	}); err != nil {
 		return err
 	}
 	for _, e := range []string{"team-support/webchat", "team-support/whatsapp", "team-sales/leadbot"} {
 		ns, name, _ := strings.Cut(e, "/")
-		if err := c.Create(ctx, &iamv1alpha1.Environment{
+		if err := c.Create(ctx, &iamv1.Environment{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-			Spec:       iamv1alpha1.EnvironmentSpec{AgencyRef: iamv1alpha1.LocalObjectReference{Name: "acme"}},
+			Spec:       iamv1.EnvironmentSpec{AgencyRef: iamv1.LocalObjectReference{Name: "acme"}},
 		}); err != nil {
 			return err
 		}
 	}
 
-	agency := iamv1alpha1.AccessSourceAgency
-	environment := iamv1alpha1.AccessSourceEnvironment
+	agency := iamv1.AccessSourceAgency
+	environment := iamv1.AccessSourceEnvironment
 	users := []struct {
-		spec   iamv1alpha1.StudioUserSpec
-		status iamv1alpha1.StudioUserStatus
+		spec   iamv1.StudioUserSpec
+		status iamv1.StudioUserStatus
 		name   string
 	}{
-		{name: "ana", spec: iamv1alpha1.StudioUserSpec{Email: "ana@example.com"}, status: iamv1alpha1.StudioUserStatus{
-			State: iamv1alpha1.UserStateActive, CreatedAt: tc.ago(72 * time.Hour), LastActiveAt: tc.ago(90 * time.Minute),
-			Invitation: &iamv1alpha1.InvitationStatus{State: iamv1alpha1.InvitationAccepted, SendCount: 1},
-			Access: []iamv1alpha1.EnvironmentAccess{
-				{Environment: "team-support/webchat", Agency: "acme", Roles: []iamv1alpha1.Role{"Analyst"}, Source: agency, Bindings: []string{"acme/analysts"}},
-				{Environment: "team-support/whatsapp", Agency: "acme", Roles: []iamv1alpha1.Role{"Analyst"}, Source: agency, Bindings: []string{"acme/analysts"}},
+		{name: "ana", spec: iamv1.StudioUserSpec{Email: "ana@example.com"}, status: iamv1.StudioUserStatus{
+			State: iamv1.UserStateActive, CreatedAt: tc.ago(72 * time.Hour), LastActiveAt: tc.ago(90 * time.Minute),
+			Invitation: &iamv1.InvitationStatus{State: iamv1.InvitationAccepted, SendCount: 1},
+			Access: []iamv1.EnvironmentAccess{
+				{Environment: "team-support/webchat", Agency: "acme", Roles: []iamv1.Role{"Analyst"}, Source: agency, Bindings: []string{"acme/analysts"}},
+				{Environment: "team-support/whatsapp", Agency: "acme", Roles: []iamv1.Role{"Analyst"}, Source: agency, Bindings: []string{"acme/analysts"}},
 			},
 		}},
-		{name: "alex", spec: iamv1alpha1.StudioUserSpec{Email: "alex@example.com", Type: iamv1alpha1.UserTypeAgent}, status: iamv1alpha1.StudioUserStatus{
-			State: iamv1alpha1.UserStateInvited, CreatedAt: tc.ago(10 * time.Minute),
-			Invitation: &iamv1alpha1.InvitationStatus{
-				State: iamv1alpha1.InvitationPending, SendCount: 1, SentAt: tc.ago(10 * time.Minute), ExpiresAt: tc.ago(10*time.Minute - 7*24*time.Hour),
-				LinkSecretRef: &iamv1alpha1.SecretReference{Namespace: "studio-system", Name: "studio-invitation-alex"},
+		{name: "alex", spec: iamv1.StudioUserSpec{Email: "alex@example.com", Type: iamv1.UserTypeAgent}, status: iamv1.StudioUserStatus{
+			State: iamv1.UserStateInvited, CreatedAt: tc.ago(10 * time.Minute),
+			Invitation: &iamv1.InvitationStatus{
+				State: iamv1.InvitationPending, SendCount: 1, SentAt: tc.ago(10 * time.Minute), ExpiresAt: tc.ago(10*time.Minute - 7*24*time.Hour),
+				LinkSecretRef: &iamv1.SecretReference{Namespace: "studio-system", Name: "studio-invitation-alex"},
 			},
-			Access: []iamv1alpha1.EnvironmentAccess{
-				{Environment: "team-support/webchat", Agency: "acme", Roles: []iamv1alpha1.Role{"Agent"}, Source: environment, Bindings: []string{"team-support/webchat-agents"}},
-			},
-		}},
-		{name: "diego", spec: iamv1alpha1.StudioUserSpec{Email: "diego@example.com"}, status: iamv1alpha1.StudioUserStatus{
-			State: iamv1alpha1.UserStateActive, CreatedAt: tc.ago(30 * 24 * time.Hour), LastActiveAt: tc.ago(5 * time.Minute),
-			Access: []iamv1alpha1.EnvironmentAccess{
-				{Environment: "team-sales/leadbot", Agency: "acme", Roles: []iamv1alpha1.Role{"ContentManager", "Developer"}, Source: environment, Bindings: []string{"team-sales/leadbot-developers"}},
-				{Environment: "team-support/webchat", Agency: "acme", Roles: []iamv1alpha1.Role{"Analyst"}, Source: agency, Bindings: []string{"acme/analysts"}},
-				{Environment: "team-support/whatsapp", Agency: "acme", Roles: []iamv1alpha1.Role{"Analyst"}, Source: agency, Bindings: []string{"acme/analysts"}},
+			Access: []iamv1.EnvironmentAccess{
+				{Environment: "team-support/webchat", Agency: "acme", Roles: []iamv1.Role{"Agent"}, Source: environment, Bindings: []string{"team-support/webchat-agents"}},
 			},
 		}},
-		{name: "sofia", spec: iamv1alpha1.StudioUserSpec{Email: "sofia@example.com", Invitation: iamv1alpha1.Invitation{Send: ptr.To(false)}}, status: iamv1alpha1.StudioUserStatus{
-			State: iamv1alpha1.UserStateActive, CreatedAt: tc.ago(48 * time.Hour), LastActiveAt: tc.ago(3 * time.Hour),
-			Invitation: &iamv1alpha1.InvitationStatus{State: iamv1alpha1.InvitationNotSent},
-			Access: []iamv1alpha1.EnvironmentAccess{
-				{Environment: "team-support/whatsapp", Agency: "acme", Roles: []iamv1alpha1.Role{"Operator"}, Source: environment, Bindings: []string{"team-support/whatsapp-operators"}},
+		{name: "diego", spec: iamv1.StudioUserSpec{Email: "diego@example.com"}, status: iamv1.StudioUserStatus{
+			State: iamv1.UserStateActive, CreatedAt: tc.ago(30 * 24 * time.Hour), LastActiveAt: tc.ago(5 * time.Minute),
+			Access: []iamv1.EnvironmentAccess{
+				{Environment: "team-sales/leadbot", Agency: "acme", Roles: []iamv1.Role{"ContentManager", "Developer"}, Source: environment, Bindings: []string{"team-sales/leadbot-developers"}},
+				{Environment: "team-support/webchat", Agency: "acme", Roles: []iamv1.Role{"Analyst"}, Source: agency, Bindings: []string{"acme/analysts"}},
+				{Environment: "team-support/whatsapp", Agency: "acme", Roles: []iamv1.Role{"Analyst"}, Source: agency, Bindings: []string{"acme/analysts"}},
 			},
 		}},
-		{name: "sam", spec: iamv1alpha1.StudioUserSpec{Email: "sam@example.com", Suspended: true}, status: iamv1alpha1.StudioUserStatus{
-			State: iamv1alpha1.UserStateSuspended, CreatedAt: tc.ago(200 * 24 * time.Hour), LastActiveAt: tc.ago(20 * 24 * time.Hour),
+		{name: "sofia", spec: iamv1.StudioUserSpec{Email: "sofia@example.com", Invitation: iamv1.Invitation{Send: ptr.To(false)}}, status: iamv1.StudioUserStatus{
+			State: iamv1.UserStateActive, CreatedAt: tc.ago(48 * time.Hour), LastActiveAt: tc.ago(3 * time.Hour),
+			Invitation: &iamv1.InvitationStatus{State: iamv1.InvitationNotSent},
+			Access: []iamv1.EnvironmentAccess{
+				{Environment: "team-support/whatsapp", Agency: "acme", Roles: []iamv1.Role{"Operator"}, Source: environment, Bindings: []string{"team-support/whatsapp-operators"}},
+			},
+		}},
+		{name: "sam", spec: iamv1.StudioUserSpec{Email: "sam@example.com", Suspended: true}, status: iamv1.StudioUserStatus{
+			State: iamv1.UserStateSuspended, CreatedAt: tc.ago(200 * 24 * time.Hour), LastActiveAt: tc.ago(20 * 24 * time.Hour),
 		}},
 	}
 	for _, u := range users {
-		obj := &iamv1alpha1.StudioUser{
+		obj := &iamv1.StudioUser{
 			ObjectMeta: metav1.ObjectMeta{Name: u.name, Labels: map[string]string{"plugin-test": "org"}},
 			Spec:       u.spec,
 		}
@@ -238,7 +238,7 @@ func (tc *testCluster) seed(ctx context.Context) error {
 		obj.Status.Environments = int32(len(u.status.Access))
 		obj.Status.StudioID = u.name
 		obj.Status.Conditions = []metav1.Condition{{
-			Type: iamv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: iamv1alpha1.ReasonSucceeded,
+			Type: iamv1.ConditionReady, Status: metav1.ConditionTrue, Reason: iamv1.ReasonSucceeded,
 			Message: "reconciled", ObservedGeneration: obj.Generation, LastTransitionTime: metav1.NewTime(tc.now),
 		}}
 		if err := c.Status().Update(ctx, obj); err != nil {

@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
 // want compares a command's output with what a user should see.
@@ -65,7 +65,7 @@ func TestUsersCommand(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			r := tc.run(t, "users", "-l", orgLabel, "-o", format)
 			r.want(t, r.out, "", 0)
-			var list iamv1alpha1.StudioUserList
+			var list iamv1.StudioUserList
 			if err := yaml.Unmarshal([]byte(r.out), &list); err != nil {
 				t.Fatalf("output is not a StudioUserList: %v", err)
 			}
@@ -155,7 +155,7 @@ func TestAccessCommand(t *testing.T) {
 func TestAccessWarnsWhenStatusIsStale(t *testing.T) {
 	tc := startCluster(t)
 	ctx := context.Background()
-	u := &iamv1alpha1.StudioUser{ObjectMeta: metav1.ObjectMeta{Name: "stale-stan"}, Spec: iamv1alpha1.StudioUserSpec{Email: "stan@example.com"}}
+	u := &iamv1.StudioUser{ObjectMeta: metav1.ObjectMeta{Name: "stale-stan"}, Spec: iamv1.StudioUserSpec{Email: "stan@example.com"}}
 	if err := tc.admin.Create(ctx, u); err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +239,7 @@ func TestInviteLinkCommand(t *testing.T) {
 func TestResendCommand(t *testing.T) {
 	tc := startCluster(t)
 	ctx := context.Background()
-	u := &iamv1alpha1.StudioUser{ObjectMeta: metav1.ObjectMeta{Name: "rita"}, Spec: iamv1alpha1.StudioUserSpec{Email: "rita@example.com"}}
+	u := &iamv1.StudioUser{ObjectMeta: metav1.ObjectMeta{Name: "rita"}, Spec: iamv1.StudioUserSpec{Email: "rita@example.com"}}
 	if err := tc.admin.Create(ctx, u); err != nil {
 		t.Fatal(err)
 	}
@@ -265,9 +265,9 @@ func TestResendCommand(t *testing.T) {
 	}
 
 	t.Run("SSO user gets a warning", func(t *testing.T) {
-		sso := &iamv1alpha1.StudioUser{
+		sso := &iamv1.StudioUser{
 			ObjectMeta: metav1.ObjectMeta{Name: "sso-sue"},
-			Spec:       iamv1alpha1.StudioUserSpec{Email: "sue@example.com", Invitation: iamv1alpha1.Invitation{Send: ptr.To(false)}},
+			Spec:       iamv1.StudioUserSpec{Email: "sue@example.com", Invitation: iamv1.Invitation{Send: ptr.To(false)}},
 		}
 		if err := tc.admin.Create(ctx, sso); err != nil {
 			t.Fatal(err)

@@ -5,7 +5,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
 // now is the fixed clock of the pure tests.
@@ -17,13 +17,13 @@ func ago(d time.Duration) *metav1.Time {
 }
 
 // user builds a StudioUser fixture; change lets each case adjust it.
-func user(name string, change func(*iamv1alpha1.StudioUser)) iamv1alpha1.StudioUser {
-	u := iamv1alpha1.StudioUser{
+func user(name string, change func(*iamv1.StudioUser)) iamv1.StudioUser {
+	u := iamv1.StudioUser{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Generation: 1},
-		Spec:       iamv1alpha1.StudioUserSpec{Email: name + "@example.com", Type: iamv1alpha1.UserTypeUser},
-		Status: iamv1alpha1.StudioUserStatus{
-			CommonStatus: iamv1alpha1.CommonStatus{ObservedGeneration: 1},
-			State:        iamv1alpha1.UserStateActive,
+		Spec:       iamv1.StudioUserSpec{Email: name + "@example.com", Type: iamv1.UserTypeUser},
+		Status: iamv1.StudioUserStatus{
+			CommonStatus: iamv1.CommonStatus{ObservedGeneration: 1},
+			State:        iamv1.UserStateActive,
 		},
 	}
 	if change != nil {
@@ -32,6 +32,6 @@ func user(name string, change func(*iamv1alpha1.StudioUser)) iamv1alpha1.StudioU
 	return u
 }
 
-func access(env, agency string, source iamv1alpha1.AccessSource, bindings []string, roles ...iamv1alpha1.Role) iamv1alpha1.EnvironmentAccess {
-	return iamv1alpha1.EnvironmentAccess{Environment: env, Agency: agency, Roles: roles, Source: source, Bindings: bindings}
+func access(env, agency string, source iamv1.AccessSource, bindings []string, roles ...iamv1.Role) iamv1.EnvironmentAccess {
+	return iamv1.EnvironmentAccess{Environment: env, Agency: agency, Roles: roles, Source: source, Bindings: bindings}
 }

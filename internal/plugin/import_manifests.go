@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/cascade"
 	"github.com/studio-operator/studio-operator/internal/store"
 )
@@ -46,8 +46,8 @@ type ImportCluster struct {
 // ImportManifests are the objects that reproduce the users' access, sorted: users
 // by name, bindings by namespace and name.
 type ImportManifests struct {
-	Users    []iamv1alpha1.StudioUser
-	Bindings []iamv1alpha1.RoleBinding
+	Users    []iamv1.StudioUser
+	Bindings []iamv1.RoleBinding
 	// Notes are comments to print above a user's StudioUser, by user name.
 	Notes map[string][]string
 	// Warnings say what could not be reproduced (those users are left out) and
@@ -105,7 +105,7 @@ func BuildImport(sources []ImportSource, cl ImportCluster) ImportManifests {
 	for k, subjects := range groups {
 		out.Bindings = append(out.Bindings, importedBindings(k, subjects)...)
 	}
-	slices.SortFunc(out.Bindings, func(a, b iamv1alpha1.RoleBinding) int {
+	slices.SortFunc(out.Bindings, func(a, b iamv1.RoleBinding) int {
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
 	return out
@@ -174,17 +174,17 @@ func joinRoles(roles []cascade.Role) string {
 }
 
 // importedUser is the StudioUser that names u as the Studio has it.
-func importedUser(u store.User) iamv1alpha1.StudioUser {
-	return iamv1alpha1.StudioUser{
-		TypeMeta:   metav1.TypeMeta{APIVersion: iamv1alpha1.GroupVersion.String(), Kind: "StudioUser"},
+func importedUser(u store.User) iamv1.StudioUser {
+	return iamv1.StudioUser{
+		TypeMeta:   metav1.TypeMeta{APIVersion: iamv1.GroupVersion.String(), Kind: "StudioUser"},
 		ObjectMeta: metav1.ObjectMeta{Name: u.Key},
-		Spec: iamv1alpha1.StudioUserSpec{
+		Spec: iamv1.StudioUserSpec{
 			Email:       u.Email,
 			DisplayName: u.DisplayName,
-			Type:        iamv1alpha1.UserType(u.Type),
+			Type:        iamv1.UserType(u.Type),
 			Locale:      u.Locale,
 			Suspended:   u.Suspended,
-			Invitation:  iamv1alpha1.Invitation{Send: ptr.To(false)},
+			Invitation:  iamv1.Invitation{Send: ptr.To(false)},
 		},
 	}
 }
@@ -205,23 +205,23 @@ func userNotes(u store.User) []string {
 }
 
 // importedBindings are the RoleBindings for one group, split at maxSubjects.
-func importedBindings(k bindingKey, subjects []string) []iamv1alpha1.RoleBinding {
+func importedBindings(k bindingKey, subjects []string) []iamv1.RoleBinding {
 	slices.Sort(subjects)
-	roles := []iamv1alpha1.Role{} // never nil: an empty list is a block, and roles is required
+	roles := []iamv1.Role{} // never nil: an empty list is a block, and roles is required
 	if k.roles != "" {
 		for _, r := range strings.Split(k.roles, ",") {
-			roles = append(roles, iamv1alpha1.Role(r))
+			roles = append(roles, iamv1.Role(r))
 		}
 	}
 	name := bindingName(k)
-	var out []iamv1alpha1.RoleBinding
+	var out []iamv1.RoleBinding
 	for i := 0; i < len(subjects); i += maxSubjects {
 		chunk := subjects[i:min(i+maxSubjects, len(subjects))]
-		rb := iamv1alpha1.RoleBinding{
-			TypeMeta:   metav1.TypeMeta{APIVersion: iamv1alpha1.GroupVersion.String(), Kind: "RoleBinding"},
+		rb := iamv1.RoleBinding{
+			TypeMeta:   metav1.TypeMeta{APIVersion: iamv1.GroupVersion.String(), Kind: "RoleBinding"},
 			ObjectMeta: metav1.ObjectMeta{Namespace: k.namespace, Name: name},
-			Spec: iamv1alpha1.RoleBindingSpec{
-				Scope: iamv1alpha1.BindingScope{Agency: k.agency, Environment: k.environment},
+			Spec: iamv1.RoleBindingSpec{
+				Scope: iamv1.BindingScope{Agency: k.agency, Environment: k.environment},
 				Roles: slices.Clone(roles),
 			},
 		}
@@ -229,7 +229,7 @@ func importedBindings(k bindingKey, subjects []string) []iamv1alpha1.RoleBinding
 			rb.Name += "-" + strconv.Itoa(i/maxSubjects+1)
 		}
 		for _, s := range chunk {
-			rb.Spec.Subjects = append(rb.Spec.Subjects, iamv1alpha1.Subject{Name: s})
+			rb.Spec.Subjects = append(rb.Spec.Subjects, iamv1.Subject{Name: s})
 		}
 		out = append(out, rb)
 	}

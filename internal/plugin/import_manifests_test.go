@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/cascade"
 	"github.com/studio-operator/studio-operator/internal/store"
 )
@@ -39,7 +39,7 @@ func envGrant(key string, roles ...cascade.Role) store.Grant {
 }
 
 // bindingsOf sums bindings up as "namespace/name scope roles: subjects" lines.
-func bindingsOf(bs []iamv1alpha1.RoleBinding) []string {
+func bindingsOf(bs []iamv1.RoleBinding) []string {
 	var out []string
 	for _, b := range bs {
 		scope := "agency=" + b.Spec.Scope.Agency

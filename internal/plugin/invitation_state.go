@@ -6,7 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/util/duration"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
 // Invitation cells of the users overview besides the states themselves.
@@ -20,15 +20,15 @@ const (
 // when the Studio gave up delivering a pending one (condition InvitationUndeliverable
 // True: only a new invitation can reach the person), Accepted, Expired, Withdrawn,
 // and "-" when none was sent.
-func InvitationCell(u *iamv1alpha1.StudioUser, now time.Time) string {
+func InvitationCell(u *iamv1.StudioUser, now time.Time) string {
 	inv := u.Status.Invitation
 	if inv == nil {
 		return none
 	}
 	switch inv.State {
-	case iamv1alpha1.InvitationPending:
+	case iamv1.InvitationPending:
 		switch {
-		case meta.IsStatusConditionTrue(u.Status.Conditions, iamv1alpha1.ConditionInvitationUndeliverable):
+		case meta.IsStatusConditionTrue(u.Status.Conditions, iamv1.ConditionInvitationUndeliverable):
 			return cellUndeliverable
 		case inv.ExpiresAt == nil:
 			return string(inv.State)
@@ -37,7 +37,7 @@ func InvitationCell(u *iamv1alpha1.StudioUser, now time.Time) string {
 			return cellPastExpiry
 		}
 		return "Pending " + duration.ShortHumanDuration(inv.ExpiresAt.Sub(now)) + " left"
-	case iamv1alpha1.InvitationAccepted, iamv1alpha1.InvitationExpired, iamv1alpha1.InvitationWithdrawn:
+	case iamv1.InvitationAccepted, iamv1.InvitationExpired, iamv1.InvitationWithdrawn:
 		return string(inv.State)
 	}
 	return none
@@ -55,7 +55,7 @@ type InvitationFilter struct {
 }
 
 // Keep reports whether u passes the filter.
-func (f InvitationFilter) Keep(u *iamv1alpha1.StudioUser) bool {
+func (f InvitationFilter) Keep(u *iamv1.StudioUser) bool {
 	if !f.Pending && !f.Expired {
 		return true
 	}
@@ -63,5 +63,5 @@ func (f InvitationFilter) Keep(u *iamv1alpha1.StudioUser) bool {
 		return false
 	}
 	state := u.Status.Invitation.State
-	return (f.Pending && state == iamv1alpha1.InvitationPending) || (f.Expired && state == iamv1alpha1.InvitationExpired)
+	return (f.Pending && state == iamv1.InvitationPending) || (f.Expired && state == iamv1.InvitationExpired)
 }

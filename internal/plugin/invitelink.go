@@ -9,7 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
 const (
@@ -33,7 +33,7 @@ const (
 
 // linkSecret says which Secret holds u's link: the one the status names, unless
 // --studio-namespace was given, else studio-invitation-<user> in namespace.
-func linkSecret(u *iamv1alpha1.StudioUser, namespace string, namespaceGiven bool) client.ObjectKey {
+func linkSecret(u *iamv1.StudioUser, namespace string, namespaceGiven bool) client.ObjectKey {
 	if inv := u.Status.Invitation; inv != nil && inv.LinkSecretRef != nil && !namespaceGiven {
 		return client.ObjectKey{Namespace: inv.LinkSecretRef.Namespace, Name: inv.LinkSecretRef.Name}
 	}
@@ -41,28 +41,28 @@ func linkSecret(u *iamv1alpha1.StudioUser, namespace string, namespaceGiven bool
 }
 
 // deadLinkReason says why u's link cannot be used, from its status; "" when it may.
-func deadLinkReason(u *iamv1alpha1.StudioUser) string {
-	var state iamv1alpha1.InvitationState
+func deadLinkReason(u *iamv1.StudioUser) string {
+	var state iamv1.InvitationState
 	if u.Status.Invitation != nil {
 		state = u.Status.Invitation.State
 	}
 	switch state {
-	case iamv1alpha1.InvitationAccepted:
+	case iamv1.InvitationAccepted:
 		return reasonAccepted
-	case iamv1alpha1.InvitationWithdrawn:
+	case iamv1.InvitationWithdrawn:
 		return reasonWithdrawn
-	case iamv1alpha1.InvitationExpired:
+	case iamv1.InvitationExpired:
 		return fmt.Sprintf(reasonExpired, u.Name)
 	}
 	return ""
 }
 
 // noLinkReason says why there is no Secret for u.
-func noLinkReason(u *iamv1alpha1.StudioUser, key client.ObjectKey) string {
+func noLinkReason(u *iamv1.StudioUser, key client.ObjectKey) string {
 	if u.Spec.Invitation.Send != nil && !*u.Spec.Invitation.Send {
 		return reasonSendOff
 	}
-	if u.Status.Invitation == nil || u.Status.Invitation.State == "" || u.Status.Invitation.State == iamv1alpha1.InvitationNotSent {
+	if u.Status.Invitation == nil || u.Status.Invitation.State == "" || u.Status.Invitation.State == iamv1.InvitationNotSent {
 		return reasonNotSent
 	}
 	return fmt.Sprintf(reasonNoSecret, key.Namespace, key.Name)
@@ -91,7 +91,7 @@ only command that prints one.`,
 			if err != nil {
 				return err
 			}
-			var u iamv1alpha1.StudioUser
+			var u iamv1.StudioUser
 			if err := c.Get(cmd.Context(), client.ObjectKey{Name: args[0]}, &u); err != nil {
 				return err
 			}

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
 const (
@@ -31,15 +31,15 @@ func agencyArg(args []string, flag string) (string, error) {
 }
 
 // listAgencies reads the named Agency, or every Agency when name is "".
-func listAgencies(ctx context.Context, c client.Client, name string) ([]iamv1alpha1.Agency, error) {
+func listAgencies(ctx context.Context, c client.Client, name string) ([]iamv1.Agency, error) {
 	if name != "" {
-		a := iamv1alpha1.Agency{}
+		a := iamv1.Agency{}
 		if err := c.Get(ctx, client.ObjectKey{Name: name}, &a); err != nil {
 			return nil, err
 		}
-		return []iamv1alpha1.Agency{a}, nil
+		return []iamv1.Agency{a}, nil
 	}
-	var list iamv1alpha1.AgencyList
+	var list iamv1.AgencyList
 	if err := c.List(ctx, &list); err != nil {
 		return nil, err
 	}
@@ -94,13 +94,13 @@ under Observe has no plan reported yet). -o json|yaml prints the same as a docum
 				_, err := fmt.Fprint(e.streams.ErrOut, noticeNoAgencies)
 				return err
 			}
-			var users iamv1alpha1.StudioUserList
+			var users iamv1.StudioUserList
 			if err := c.List(cmd.Context(), &users); err != nil {
 				return err
 			}
 			var unknown []error
 			for _, a := range agencies {
-				if policyOf(&a) != iamv1alpha1.ManagementObserve {
+				if policyOf(&a) != iamv1.ManagementObserve {
 					continue
 				}
 				if a.Status.ObservedGeneration != a.Generation {

@@ -10,15 +10,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
 // createAgency creates an Agency and sets its status as the operator would have;
 // it is deleted after t.
-func (tc *testCluster) createAgency(t *testing.T, name string, spec iamv1alpha1.AgencySpec, status iamv1alpha1.AgencyStatus) *iamv1alpha1.Agency {
+func (tc *testCluster) createAgency(t *testing.T, name string, spec iamv1.AgencySpec, status iamv1.AgencyStatus) *iamv1.Agency {
 	t.Helper()
 	ctx := context.Background()
-	a := &iamv1alpha1.Agency{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: spec}
+	a := &iamv1.Agency{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: spec}
 	if err := tc.admin.Create(ctx, a); err != nil {
 		t.Fatal(err)
 	}
@@ -32,11 +32,11 @@ func (tc *testCluster) createAgency(t *testing.T, name string, spec iamv1alpha1.
 }
 
 // plannedStatus is the status of a StudioUser under an agency under Observe.
-func plannedStatus(p iamv1alpha1.PlannedChanges) iamv1alpha1.StudioUserStatus {
-	return iamv1alpha1.StudioUserStatus{
+func plannedStatus(p iamv1.PlannedChanges) iamv1.StudioUserStatus {
+	return iamv1.StudioUserStatus{
 		Plan: &p,
-		CommonStatus: iamv1alpha1.CommonStatus{Conditions: []metav1.Condition{{
-			Type: iamv1alpha1.ConditionPlanned, Status: metav1.ConditionTrue, Reason: iamv1alpha1.ReasonObserveOnly,
+		CommonStatus: iamv1.CommonStatus{Conditions: []metav1.Condition{{
+			Type: iamv1.ConditionPlanned, Status: metav1.ConditionTrue, Reason: iamv1.ReasonObserveOnly,
 			Message: "agency " + strings.Join(p.Agencies, ", ") + " under Observe", LastTransitionTime: metav1.Now(),
 		}}},
 	}
@@ -45,15 +45,15 @@ func plannedStatus(p iamv1alpha1.PlannedChanges) iamv1alpha1.StudioUserStatus {
 func TestPlanCommand(t *testing.T) {
 	tc := startCluster(t)
 	const hash = "sha256:7d3a"
-	totals := iamv1alpha1.AgencyPlan{UsersToCreate: 1, RecordsToAdopt: 1, UsersToUpdate: 1, UsersToRevoke: 1, InvitationsToSend: 1, PlanHash: hash}
-	tc.createAgency(t, "obs", iamv1alpha1.AgencySpec{HomeNamespace: "acme", ManagementPolicy: iamv1alpha1.ManagementObserve},
-		iamv1alpha1.AgencyStatus{Plan: &totals})
-	plans := map[string]iamv1alpha1.PlannedChanges{
-		"obs-new": {Agencies: []string{"obs"}, Record: iamv1alpha1.PlannedCreate, Invitation: true,
-			Grants: []iamv1alpha1.GrantChange{{Agency: "obs", Environment: "team-support/webchat", Add: []iamv1alpha1.Role{"Agent", "Operator"}}}},
-		"obs-old": {Agencies: []string{"obs"}, Record: iamv1alpha1.PlannedAdopt,
-			Profile: []iamv1alpha1.FieldChange{{Field: "email", From: "OLD@example.com", To: "obs-old@example.com"}, {Field: "locale", From: "en", To: "nl"}},
-			Grants:  []iamv1alpha1.GrantChange{{Agency: "obs", Remove: []iamv1alpha1.Role{"Administrator"}}, {Agency: "obs", Environment: "team-sales/leadbot", Block: true}}},
+	totals := iamv1.AgencyPlan{UsersToCreate: 1, RecordsToAdopt: 1, UsersToUpdate: 1, UsersToRevoke: 1, InvitationsToSend: 1, PlanHash: hash}
+	tc.createAgency(t, "obs", iamv1.AgencySpec{HomeNamespace: "acme", ManagementPolicy: iamv1.ManagementObserve},
+		iamv1.AgencyStatus{Plan: &totals})
+	plans := map[string]iamv1.PlannedChanges{
+		"obs-new": {Agencies: []string{"obs"}, Record: iamv1.PlannedCreate, Invitation: true,
+			Grants: []iamv1.GrantChange{{Agency: "obs", Environment: "team-support/webchat", Add: []iamv1.Role{"Agent", "Operator"}}}},
+		"obs-old": {Agencies: []string{"obs"}, Record: iamv1.PlannedAdopt,
+			Profile: []iamv1.FieldChange{{Field: "email", From: "OLD@example.com", To: "obs-old@example.com"}, {Field: "locale", From: "en", To: "nl"}},
+			Grants:  []iamv1.GrantChange{{Agency: "obs", Remove: []iamv1.Role{"Administrator"}}, {Agency: "obs", Environment: "team-sales/leadbot", Block: true}}},
 	}
 	for name, p := range plans {
 		tc.createUser(t, "plan", name, plannedStatus(p))
@@ -88,7 +88,7 @@ func TestPlanCommand(t *testing.T) {
 		}
 		want := PlanView{
 			Agencies: []AgencyPlanView{{
-				Name: "obs", ManagementPolicy: iamv1alpha1.ManagementObserve, PlanHash: hash,
+				Name: "obs", ManagementPolicy: iamv1.ManagementObserve, PlanHash: hash,
 				Totals: &PlanTotals{UsersToCreate: 1, RecordsToAdopt: 1, UsersToUpdate: 1, UsersToRevoke: 1, InvitationsToSend: 1},
 				Users:  []UserPlanView{{Name: "obs-new", Plan: plans["obs-new"]}, {Name: "obs-old", Plan: plans["obs-old"]}},
 			}},
@@ -135,8 +135,8 @@ func TestPlanCommand(t *testing.T) {
 			"error: unable to match a printer suitable for the output format \"wide\", allowed formats are: json,yaml\n", ExitError)
 	})
 	t.Run("stale plan: a warning", func(t *testing.T) {
-		a := tc.createAgency(t, "edited", iamv1alpha1.AgencySpec{HomeNamespace: "acme", ManagementPolicy: iamv1alpha1.ManagementObserve},
-			iamv1alpha1.AgencyStatus{Plan: &iamv1alpha1.AgencyPlan{PlanHash: "sha256:e0"}})
+		a := tc.createAgency(t, "edited", iamv1.AgencySpec{HomeNamespace: "acme", ManagementPolicy: iamv1.ManagementObserve},
+			iamv1.AgencyStatus{Plan: &iamv1.AgencyPlan{PlanHash: "sha256:e0"}})
 		a.Spec.DisplayName = "Edited since" // generation 2; the operator saw 1
 		if err := tc.admin.Update(context.Background(), a); err != nil {
 			t.Fatal(err)
@@ -149,7 +149,7 @@ func TestPlanCommand(t *testing.T) {
 			ExitOK)
 	})
 	t.Run("observe without a plan yet: exit 1", func(t *testing.T) {
-		tc.createAgency(t, "fresh", iamv1alpha1.AgencySpec{HomeNamespace: "acme", ManagementPolicy: iamv1alpha1.ManagementObserve}, iamv1alpha1.AgencyStatus{})
+		tc.createAgency(t, "fresh", iamv1.AgencySpec{HomeNamespace: "acme", ManagementPolicy: iamv1.ManagementObserve}, iamv1.AgencyStatus{})
 		tc.run(t, "plan", "fresh").want(t, ""+
 			"agency fresh: policy Observe, no plan reported yet\n"+
 			"\n"+

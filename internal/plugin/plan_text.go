@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
 // Plan lines are marked as in `terraform plan`: + something Full would add (a user,
@@ -45,7 +45,7 @@ func WritePlan(w io.Writer, view PlanView) error {
 }
 
 func writeAgencyPlan(b *strings.Builder, a AgencyPlanView) {
-	observe := a.ManagementPolicy == iamv1alpha1.ManagementObserve
+	observe := a.ManagementPolicy == iamv1.ManagementObserve
 	header := "agency " + a.Name + ": policy " + string(a.ManagementPolicy)
 	switch {
 	case observe && a.Totals == nil:
@@ -88,11 +88,11 @@ func writeUserPlan(b *strings.Builder, agency string, u UserPlanView) {
 	}
 	mark, what := markChange, ""
 	switch p.Record {
-	case iamv1alpha1.PlannedCreate:
+	case iamv1.PlannedCreate:
 		mark, what = markAdd, " (create)"
-	case iamv1alpha1.PlannedAdopt:
+	case iamv1.PlannedAdopt:
 		what = " (adopt)"
-	case iamv1alpha1.PlannedUpdate:
+	case iamv1.PlannedUpdate:
 		what = " (update)"
 	}
 	fmt.Fprintf(b, "  %s %s%s\n", mark, u.Name, what)

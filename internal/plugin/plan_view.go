@@ -8,7 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
 // PlanView is what plan -o json|yaml prints: per agency, what switching it to
@@ -23,7 +23,7 @@ type PlanView struct {
 type AgencyPlanView struct {
 	Name string `json:"name"`
 	// ManagementPolicy is Full or Observe (unset counts as Full, the default).
-	ManagementPolicy iamv1alpha1.ManagementPolicy `json:"managementPolicy"`
+	ManagementPolicy iamv1.ManagementPolicy `json:"managementPolicy"`
 	// Totals are the operator's totals (status.plan) while the agency is under
 	// Observe; nil under Full, or before the operator reported a plan.
 	Totals *PlanTotals `json:"totals,omitempty"`
@@ -55,7 +55,7 @@ func (t *PlanTotals) any() bool {
 // (the plan itself names an email only when Full would change it).
 type UserPlanView struct {
 	Name string                     `json:"name"`
-	Plan iamv1alpha1.PlannedChanges `json:"plan"`
+	Plan iamv1.PlannedChanges `json:"plan"`
 }
 
 // HeldRevocationsView is an Agency's status.heldRevocations and the users held.
@@ -95,13 +95,13 @@ type PlanSummary struct {
 
 // PlanInput is what BuildPlan reads: the Agencies to cover and every StudioUser.
 type PlanInput struct {
-	Agencies []iamv1alpha1.Agency
-	Users    []iamv1alpha1.StudioUser
+	Agencies []iamv1.Agency
+	Users    []iamv1.StudioUser
 }
 
 // policyOf is an Agency's management policy; unset is the default, Full.
-func policyOf(a *iamv1alpha1.Agency) iamv1alpha1.ManagementPolicy {
-	return cmp.Or(a.Spec.ManagementPolicy, iamv1alpha1.ManagementFull)
+func policyOf(a *iamv1.Agency) iamv1.ManagementPolicy {
+	return cmp.Or(a.Spec.ManagementPolicy, iamv1.ManagementFull)
 }
 
 // BuildPlan makes the plan view: for each agency under Observe the users whose
@@ -111,16 +111,16 @@ func policyOf(a *iamv1alpha1.Agency) iamv1alpha1.ManagementPolicy {
 // left from before a switch to Full is ignored).
 func BuildPlan(in PlanInput) PlanView {
 	agencies := slices.Clone(in.Agencies)
-	slices.SortFunc(agencies, func(a, b iamv1alpha1.Agency) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortFunc(agencies, func(a, b iamv1.Agency) int { return cmp.Compare(a.Name, b.Name) })
 	users := slices.Clone(in.Users)
-	slices.SortFunc(users, func(a, b iamv1alpha1.StudioUser) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortFunc(users, func(a, b iamv1.StudioUser) int { return cmp.Compare(a.Name, b.Name) })
 
 	view := PlanView{Agencies: []AgencyPlanView{}}
 	observed := map[string]bool{}
 	for i := range agencies {
 		a := &agencies[i]
 		av := AgencyPlanView{Name: a.Name, ManagementPolicy: policyOf(a), Users: []UserPlanView{}}
-		if av.ManagementPolicy == iamv1alpha1.ManagementObserve {
+		if av.ManagementPolicy == iamv1.ManagementObserve {
 			observed[a.Name] = true
 			if p := a.Status.Plan; p != nil {
 				av.Totals = &PlanTotals{
@@ -172,36 +172,36 @@ func BuildPlan(in PlanInput) PlanView {
 // planIn is p with only the grants of the agencies in scope, and whether that still
 // changes something. Record, profile and invitation are the user's, not one agency's:
 // they stay whenever p covers one of those agencies.
-func planIn(p iamv1alpha1.PlannedChanges, scope map[string]bool) (iamv1alpha1.PlannedChanges, bool) {
+func planIn(p iamv1.PlannedChanges, scope map[string]bool) (iamv1.PlannedChanges, bool) {
 	if !slices.ContainsFunc(p.Agencies, func(a string) bool { return scope[a] }) {
-		return iamv1alpha1.PlannedChanges{}, false
+		return iamv1.PlannedChanges{}, false
 	}
 	out := normalizePlan(p)
-	out.Grants = slices.DeleteFunc(out.Grants, func(g iamv1alpha1.GrantChange) bool { return !scope[g.Agency] })
+	out.Grants = slices.DeleteFunc(out.Grants, func(g iamv1.GrantChange) bool { return !scope[g.Agency] })
 	empty := out.Record == "" && len(out.Profile) == 0 && !out.Invitation &&
 		!slices.ContainsFunc(out.Grants, grantChanges)
 	return out, !empty
 }
 
 // grantChanges reports whether g changes anything.
-func grantChanges(g iamv1alpha1.GrantChange) bool {
+func grantChanges(g iamv1.GrantChange) bool {
 	return grantAdds(g) || grantRemoves(g)
 }
 
 // grantAdds: g grants roles, or lets the agency's roles ripple down again (unblock).
-func grantAdds(g iamv1alpha1.GrantChange) bool { return len(g.Add) > 0 || g.Unblock }
+func grantAdds(g iamv1.GrantChange) bool { return len(g.Add) > 0 || g.Unblock }
 
 // grantRemoves: g revokes roles, or stops the agency's from rippling down (block).
-func grantRemoves(g iamv1alpha1.GrantChange) bool { return len(g.Remove) > 0 || g.Block }
+func grantRemoves(g iamv1.GrantChange) bool { return len(g.Remove) > 0 || g.Block }
 
 // normalizePlan is a copy of p sorted the way the operator documents it (agencies;
 // profile by field; grants by agency, agency scope first, then environment; roles),
 // so the output is deterministic even if a status was written otherwise.
-func normalizePlan(p iamv1alpha1.PlannedChanges) iamv1alpha1.PlannedChanges {
+func normalizePlan(p iamv1.PlannedChanges) iamv1.PlannedChanges {
 	out := *p.DeepCopy()
 	slices.Sort(out.Agencies)
-	slices.SortStableFunc(out.Profile, func(a, b iamv1alpha1.FieldChange) int { return cmp.Compare(a.Field, b.Field) })
-	slices.SortStableFunc(out.Grants, func(a, b iamv1alpha1.GrantChange) int {
+	slices.SortStableFunc(out.Profile, func(a, b iamv1.FieldChange) int { return cmp.Compare(a.Field, b.Field) })
+	slices.SortStableFunc(out.Grants, func(a, b iamv1.GrantChange) int {
 		return cmp.Or(cmp.Compare(a.Agency, b.Agency), cmp.Compare(a.Environment, b.Environment))
 	})
 	for i := range out.Grants {
@@ -217,15 +217,15 @@ func normalizePlan(p iamv1alpha1.PlannedChanges) iamv1alpha1.PlannedChanges {
 // removed or an environment blocked.
 type planCounts struct{ create, adopt, update, revoke, invitation int }
 
-func countPlan(p iamv1alpha1.PlannedChanges) planCounts {
+func countPlan(p iamv1.PlannedChanges) planCounts {
 	var c planCounts
 	switch p.Record {
-	case iamv1alpha1.PlannedCreate:
+	case iamv1.PlannedCreate:
 		c.create = 1
-	case iamv1alpha1.PlannedAdopt:
+	case iamv1.PlannedAdopt:
 		c.adopt = 1
 	}
-	if p.Record != iamv1alpha1.PlannedCreate && (len(p.Profile) > 0 || slices.ContainsFunc(p.Grants, grantAdds)) {
+	if p.Record != iamv1.PlannedCreate && (len(p.Profile) > 0 || slices.ContainsFunc(p.Grants, grantAdds)) {
 		c.update = 1
 	}
 	if slices.ContainsFunc(p.Grants, grantRemoves) {
@@ -240,12 +240,12 @@ func countPlan(p iamv1alpha1.PlannedChanges) planCounts {
 // heldUsers are the StudioUsers whose revocation in agency the guard holds
 // (condition Stalled, reason RevocationHeld, naming the agency), by name, with the
 // part of the message about that agency.
-func heldUsers(agency string, users []iamv1alpha1.StudioUser) []HeldUser {
+func heldUsers(agency string, users []iamv1.StudioUser) []HeldUser {
 	out := []HeldUser{}
 	needle := fmt.Sprintf("agency %q: ", agency)
 	for _, u := range users {
-		c := meta.FindStatusCondition(u.Status.Conditions, iamv1alpha1.ConditionStalled)
-		if c == nil || c.Reason != iamv1alpha1.ReasonRevocationHeld || !strings.Contains(c.Message, needle) {
+		c := meta.FindStatusCondition(u.Status.Conditions, iamv1.ConditionStalled)
+		if c == nil || c.Reason != iamv1.ReasonRevocationHeld || !strings.Contains(c.Message, needle) {
 			continue
 		}
 		why := c.Message[strings.Index(c.Message, needle)+len(needle):]

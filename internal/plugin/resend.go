@@ -7,7 +7,7 @@ import (
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
 const (
@@ -34,7 +34,7 @@ refused by the API server.`,
 			if err != nil {
 				return err
 			}
-			var u iamv1alpha1.StudioUser
+			var u iamv1.StudioUser
 			// The patch carries the resourceVersion it read, so two concurrent resends
 			// give two bumps instead of one lost update.
 			err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -52,7 +52,7 @@ refused by the API server.`,
 			if u.Spec.Invitation.Send != nil && !*u.Spec.Invitation.Send {
 				fmt.Fprintf(e.streams.ErrOut, warnResendNoSend, u.Name)
 			}
-			_, err = fmt.Fprintf(e.streams.Out, resendDone, iamv1alpha1.GroupVersion.Group, u.Name, u.Spec.Invitation.Resend)
+			_, err = fmt.Fprintf(e.streams.Out, resendDone, iamv1.GroupVersion.Group, u.Name, u.Spec.Invitation.Resend)
 			return err
 		},
 	}

@@ -7,16 +7,16 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
 // agencyNamed reads the Agency name with the plugin's Kubernetes client.
-func agencyNamed(cmd *cobra.Command, e *deps, name string) (client.Client, *iamv1alpha1.Agency, error) {
+func agencyNamed(cmd *cobra.Command, e *deps, name string) (client.Client, *iamv1.Agency, error) {
 	c, err := e.clients.Kube()
 	if err != nil {
 		return nil, nil, err
 	}
-	a := &iamv1alpha1.Agency{}
+	a := &iamv1.Agency{}
 	return c, a, c.Get(cmd.Context(), client.ObjectKey{Name: name}, a)
 }
 
@@ -25,7 +25,7 @@ func newApproveCommand(e *deps) *cobra.Command {
 		Use:   "approve AGENCY",
 		Short: "Let the revocations held in an agency through",
 		Long: `Approve the revocations the mass-revocation guard holds in AGENCY: sets the annotation
-` + iamv1alpha1.AnnotationApproveRevocations + ` to the plan hash in status.heldRevocations
+` + iamv1.AnnotationApproveRevocations + ` to the plan hash in status.heldRevocations
 (field manager kubectl-studio). The operator lets exactly that plan through; if the held set
 changed in the meantime the approval is ignored and the Agency says so. Review the plan
 first with kubectl studio plan AGENCY.`,
@@ -46,7 +46,7 @@ first with kubectl studio plan AGENCY.`,
 			if a.Annotations == nil {
 				a.Annotations = map[string]string{}
 			}
-			a.Annotations[iamv1alpha1.AnnotationApproveRevocations] = h.PlanHash
+			a.Annotations[iamv1.AnnotationApproveRevocations] = h.PlanHash
 			// The optimistic lock makes sure the hash approved is the one just read.
 			patch := client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})
 			if err := c.Patch(cmd.Context(), a, patch, client.FieldOwner(fieldManager)); err != nil {

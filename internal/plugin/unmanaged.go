@@ -8,7 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/store"
 )
 
@@ -99,8 +99,8 @@ or STUDIO_STORE_URL and STUDIO_STORE_TOKEN (a reader token is enough).`,
 // importFromStore reads from the store the users with a grant in one of agencies
 // that no StudioUser names (and that are not removed), with their grant sets, and
 // builds their manifests against the cluster's Agencies and Environments.
-func importFromStore(ctx context.Context, c client.Client, s store.API, agencies []iamv1alpha1.Agency) (ImportManifests, error) {
-	var users iamv1alpha1.StudioUserList
+func importFromStore(ctx context.Context, c client.Client, s store.API, agencies []iamv1.Agency) (ImportManifests, error) {
+	var users iamv1.StudioUserList
 	if err := c.List(ctx, &users); err != nil {
 		return ImportManifests{}, err
 	}
@@ -160,7 +160,7 @@ func eachStoreUser(ctx context.Context, s store.API, f store.UserFilter, fn func
 // binding to them would not hold.
 func importCluster(ctx context.Context, c client.Client) (ImportCluster, error) {
 	cl := ImportCluster{HomeNamespaces: map[string]string{}, Environments: map[string]types.NamespacedName{}}
-	var agencies iamv1alpha1.AgencyList
+	var agencies iamv1.AgencyList
 	if err := c.List(ctx, &agencies); err != nil {
 		return cl, err
 	}
@@ -169,7 +169,7 @@ func importCluster(ctx context.Context, c client.Client) (ImportCluster, error) 
 			cl.HomeNamespaces[a.Name] = a.Spec.HomeNamespace
 		}
 	}
-	var envs iamv1alpha1.EnvironmentList
+	var envs iamv1.EnvironmentList
 	if err := c.List(ctx, &envs); err != nil {
 		return cl, err
 	}

@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/cascade"
 	"github.com/studio-operator/studio-operator/internal/store"
 )
@@ -83,10 +83,10 @@ func seedUnmanaged(t *testing.T, s *testStore) {
 }
 
 // decodeManifests reads the ---separated documents of unmanaged -o yaml.
-func decodeManifests(t *testing.T, out string) ([]iamv1alpha1.StudioUser, []iamv1alpha1.RoleBinding) {
+func decodeManifests(t *testing.T, out string) ([]iamv1.StudioUser, []iamv1.RoleBinding) {
 	t.Helper()
-	var users []iamv1alpha1.StudioUser
-	var bindings []iamv1alpha1.RoleBinding
+	var users []iamv1.StudioUser
+	var bindings []iamv1.RoleBinding
 	for _, doc := range strings.Split(out, "\n---\n") {
 		var meta struct{ Kind string }
 		if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
@@ -94,13 +94,13 @@ func decodeManifests(t *testing.T, out string) ([]iamv1alpha1.StudioUser, []iamv
 		}
 		switch meta.Kind {
 		case "StudioUser":
-			var u iamv1alpha1.StudioUser
+			var u iamv1.StudioUser
 			if err := yaml.UnmarshalStrict([]byte(doc), &u); err != nil {
 				t.Fatalf("StudioUser %q: %v", doc, err)
 			}
 			users = append(users, u)
 		case "RoleBinding":
-			var b iamv1alpha1.RoleBinding
+			var b iamv1.RoleBinding
 			if err := yaml.UnmarshalStrict([]byte(doc), &b); err != nil {
 				t.Fatalf("RoleBinding %q: %v", doc, err)
 			}
@@ -115,7 +115,7 @@ func decodeManifests(t *testing.T, out string) ([]iamv1alpha1.StudioUser, []iamv
 // grantsFromBindings is the grant set each subject of bindings gets, as the
 // operator writes it to the store: agency scope by agency, environment scope by the
 // environment's store key, roles sorted; an empty list (a block) kept.
-func grantsFromBindings(bindings []iamv1alpha1.RoleBinding) map[string][]store.Grant {
+func grantsFromBindings(bindings []iamv1.RoleBinding) map[string][]store.Grant {
 	byUser := map[string]map[store.Scope][]cascade.Role{}
 	for _, b := range bindings {
 		sc := store.Scope{Agency: b.Spec.Scope.Agency}
@@ -168,14 +168,14 @@ func TestUnmanagedCommand(t *testing.T) {
 	}
 
 	t.Run("table from the Agency's status", func(t *testing.T) {
-		keys := make([]string, 0, iamv1alpha1.MaxUnmanagedKeys)
-		for i := range iamv1alpha1.MaxUnmanagedKeys {
+		keys := make([]string, 0, iamv1.MaxUnmanagedKeys)
+		for i := range iamv1.MaxUnmanagedKeys {
 			keys = append(keys, "u"+string(rune('a'+i/26))+string(rune('a'+i%26)))
 		}
-		tc.createAgency(t, "crowd", iamv1alpha1.AgencySpec{HomeNamespace: "acme"},
-			iamv1alpha1.AgencyStatus{UnmanagedUsers: &iamv1alpha1.UnmanagedUsers{Count: 120, Keys: keys}})
-		tc.createAgency(t, "few", iamv1alpha1.AgencySpec{HomeNamespace: "acme"},
-			iamv1alpha1.AgencyStatus{UnmanagedUsers: &iamv1alpha1.UnmanagedUsers{Count: 2, Keys: []string{"zed", "carol"}}})
+		tc.createAgency(t, "crowd", iamv1.AgencySpec{HomeNamespace: "acme"},
+			iamv1.AgencyStatus{UnmanagedUsers: &iamv1.UnmanagedUsers{Count: 120, Keys: keys}})
+		tc.createAgency(t, "few", iamv1.AgencySpec{HomeNamespace: "acme"},
+			iamv1.AgencyStatus{UnmanagedUsers: &iamv1.UnmanagedUsers{Count: 2, Keys: []string{"zed", "carol"}}})
 		tc.run(t, "unmanaged", "--agency", "few").want(t, ""+
 			"agency few: 2 unmanaged users\n"+
 			"USER\n"+
@@ -215,10 +215,10 @@ func TestUnmanagedCommand(t *testing.T) {
 		if diff := gocmp.Diff([]string{"carol", "dave", "erin", "hana", "ivy"}, names); diff != "" {
 			t.Errorf("StudioUsers (-want +got):\n%s", diff)
 		}
-		if u := users[0].Spec; u.Email != "carol@example.com" || u.DisplayName != "Carol" || u.Locale != "nl" || u.Type != iamv1alpha1.UserTypeUser {
+		if u := users[0].Spec; u.Email != "carol@example.com" || u.DisplayName != "Carol" || u.Locale != "nl" || u.Type != iamv1.UserTypeUser {
 			t.Errorf("carol's spec %+v, want her profile in the Studio", u)
 		}
-		if users[2].Spec.Type != iamv1alpha1.UserTypeAgent || !users[4].Spec.Suspended {
+		if users[2].Spec.Type != iamv1.UserTypeAgent || !users[4].Spec.Suspended {
 			t.Errorf("erin type %s, ivy suspended %v: want Agent and true", users[2].Spec.Type, users[4].Spec.Suspended)
 		}
 
@@ -267,7 +267,7 @@ func TestUnmanagedCommand(t *testing.T) {
 		}
 	})
 	t.Run("nothing to adopt", func(t *testing.T) {
-		tc.createAgency(t, "empty", iamv1alpha1.AgencySpec{HomeNamespace: "acme"}, iamv1alpha1.AgencyStatus{})
+		tc.createAgency(t, "empty", iamv1.AgencySpec{HomeNamespace: "acme"}, iamv1.AgencyStatus{})
 		run(t, "unmanaged", "--agency", "empty", "-o", "yaml").want(t, "", "No unmanaged users found\n", 0)
 	})
 	t.Run("store not configured", func(t *testing.T) {

@@ -7,15 +7,15 @@ import (
 	"slices"
 	"strings"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
 // WriteUnmanaged prints, per agency, how many Studio users with access there no
 // StudioUser names and their keys, from the Agency's status.unmanagedUsers (which
-// names at most the first iamv1alpha1.MaxUnmanagedKeys, and says so).
-func WriteUnmanaged(w io.Writer, agencies []iamv1alpha1.Agency) error {
+// names at most the first iamv1.MaxUnmanagedKeys, and says so).
+func WriteUnmanaged(w io.Writer, agencies []iamv1.Agency) error {
 	agencies = slices.Clone(agencies)
-	slices.SortFunc(agencies, func(a, b iamv1alpha1.Agency) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortFunc(agencies, func(a, b iamv1.Agency) int { return cmp.Compare(a.Name, b.Name) })
 	var b strings.Builder
 	some := false
 	for i, a := range agencies {

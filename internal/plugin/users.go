@@ -11,19 +11,19 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
 // UsersTable is the Studio's users overview: one row per user, sorted by name, with
 // where the user's invitation stands last (InvitationCell). Wide adds the list of
 // environments.
-func UsersTable(users []iamv1alpha1.StudioUser, now time.Time, wide bool) Table {
+func UsersTable(users []iamv1.StudioUser, now time.Time, wide bool) Table {
 	t := Table{Header: []string{"NAME", "EMAIL", "TYPE", "STATE", "ENVIRONMENTS", "LAST ACTIVE", "CREATED", "INVITATION"}}
 	if wide {
 		t.Header = append(t.Header, "ENVIRONMENT LIST")
 	}
 	users = slices.Clone(users)
-	slices.SortFunc(users, func(a, b iamv1alpha1.StudioUser) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortFunc(users, func(a, b iamv1.StudioUser) int { return cmp.Compare(a.Name, b.Name) })
 	for _, u := range users {
 		envs := make([]string, len(u.Status.Access))
 		for i, a := range u.Status.Access {
@@ -36,7 +36,7 @@ func UsersTable(users []iamv1alpha1.StudioUser, now time.Time, wide bool) Table 
 		row := []string{
 			u.Name,
 			u.Spec.Email,
-			string(cmp.Or(u.Spec.Type, iamv1alpha1.UserTypeUser)),
+			string(cmp.Or(u.Spec.Type, iamv1.UserTypeUser)),
 			string(u.Status.State),
 			strconv.Itoa(count),
 			age(now, u.Status.LastActiveAt),
@@ -102,11 +102,11 @@ with both, users matching either. They apply to every output format.`,
 				}
 				opts = append(opts, client.MatchingLabelsSelector{Selector: sel})
 			}
-			var list iamv1alpha1.StudioUserList
+			var list iamv1.StudioUserList
 			if err := c.List(cmd.Context(), &list, opts...); err != nil {
 				return err
 			}
-			list.Items = slices.DeleteFunc(list.Items, func(u iamv1alpha1.StudioUser) bool { return !filter.Keep(&u) })
+			list.Items = slices.DeleteFunc(list.Items, func(u iamv1.StudioUser) bool { return !filter.Keep(&u) })
 			if format == outputTable || wide {
 				if len(list.Items) == 0 {
 					_, err := e.streams.ErrOut.Write([]byte("No resources found\n"))
@@ -127,7 +127,7 @@ with both, users matching either. They apply to every output format.`,
 
 // printObjects prints a StudioUser list with a kubectl printer; the items get their
 // apiVersion and kind so -o name and -o yaml show them as kubectl does.
-func printObjects(e *deps, printFlags *genericclioptions.PrintFlags, list *iamv1alpha1.StudioUserList) error {
+func printObjects(e *deps, printFlags *genericclioptions.PrintFlags, list *iamv1.StudioUserList) error {
 	scheme, err := Scheme()
 	if err != nil {
 		return err
@@ -136,9 +136,9 @@ func printObjects(e *deps, printFlags *genericclioptions.PrintFlags, list *iamv1
 	if err != nil {
 		return err
 	}
-	slices.SortFunc(list.Items, func(a, b iamv1alpha1.StudioUser) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortFunc(list.Items, func(a, b iamv1.StudioUser) int { return cmp.Compare(a.Name, b.Name) })
 	for i := range list.Items {
-		list.Items[i].SetGroupVersionKind(iamv1alpha1.GroupVersion.WithKind("StudioUser"))
+		list.Items[i].SetGroupVersionKind(iamv1.GroupVersion.WithKind("StudioUser"))
 		list.Items[i].ManagedFields = nil // as kubectl, unless asked (noise for people)
 	}
 	if *printFlags.OutputFormat != outputName {

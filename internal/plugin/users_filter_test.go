@@ -7,17 +7,17 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
 // createUser creates a StudioUser labelled plugin-test=<label> and sets its status as
 // the operator would have (through the status subresource); it is deleted after t.
-func (tc *testCluster) createUser(t *testing.T, label, name string, status iamv1alpha1.StudioUserStatus) *iamv1alpha1.StudioUser {
+func (tc *testCluster) createUser(t *testing.T, label, name string, status iamv1.StudioUserStatus) *iamv1.StudioUser {
 	t.Helper()
 	ctx := context.Background()
-	u := &iamv1alpha1.StudioUser{
+	u := &iamv1.StudioUser{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"plugin-test": label}},
-		Spec:       iamv1alpha1.StudioUserSpec{Email: name + "@example.com"},
+		Spec:       iamv1.StudioUserSpec{Email: name + "@example.com"},
 	}
 	if err := tc.admin.Create(ctx, u); err != nil {
 		t.Fatal(err)
@@ -38,34 +38,34 @@ func (tc *testCluster) in(d time.Duration) *metav1.Time {
 
 func TestUsersInvitationColumnAndFilters(t *testing.T) {
 	tc := startCluster(t)
-	pending := func(expires *metav1.Time, conds ...metav1.Condition) iamv1alpha1.StudioUserStatus {
-		return iamv1alpha1.StudioUserStatus{
-			State:        iamv1alpha1.UserStateInvited,
-			Invitation:   &iamv1alpha1.InvitationStatus{State: iamv1alpha1.InvitationPending, SendCount: 1, SentAt: tc.ago(time.Hour), ExpiresAt: expires},
-			CommonStatus: iamv1alpha1.CommonStatus{Conditions: conds},
+	pending := func(expires *metav1.Time, conds ...metav1.Condition) iamv1.StudioUserStatus {
+		return iamv1.StudioUserStatus{
+			State:        iamv1.UserStateInvited,
+			Invitation:   &iamv1.InvitationStatus{State: iamv1.InvitationPending, SendCount: 1, SentAt: tc.ago(time.Hour), ExpiresAt: expires},
+			CommonStatus: iamv1.CommonStatus{Conditions: conds},
 		}
 	}
 	tc.createUser(t, "invitations", "inv-pat", pending(tc.in(2*time.Hour+30*time.Minute)))
 	tc.createUser(t, "invitations", "inv-una", pending(tc.in(3*24*time.Hour), metav1.Condition{
-		Type: iamv1alpha1.ConditionInvitationUndeliverable, Status: metav1.ConditionTrue, Reason: iamv1alpha1.ReasonUndeliverable,
+		Type: iamv1.ConditionInvitationUndeliverable, Status: metav1.ConditionTrue, Reason: iamv1.ReasonUndeliverable,
 		Message: "the Studio gave up delivering the invitation email (5xx permanent)", LastTransitionTime: metav1.NewTime(tc.now),
 	}))
-	tc.createUser(t, "invitations", "inv-eve", iamv1alpha1.StudioUserStatus{
-		State:      iamv1alpha1.UserStateInvited,
-		Invitation: &iamv1alpha1.InvitationStatus{State: iamv1alpha1.InvitationExpired, SendCount: 2, Renewals: 1, ExpiresAt: tc.ago(time.Hour)},
-		CommonStatus: iamv1alpha1.CommonStatus{Conditions: []metav1.Condition{{
-			Type: iamv1alpha1.ConditionInvitationExpired, Status: metav1.ConditionTrue, Reason: iamv1alpha1.ReasonRenewalsExhausted,
+	tc.createUser(t, "invitations", "inv-eve", iamv1.StudioUserStatus{
+		State:      iamv1.UserStateInvited,
+		Invitation: &iamv1.InvitationStatus{State: iamv1.InvitationExpired, SendCount: 2, Renewals: 1, ExpiresAt: tc.ago(time.Hour)},
+		CommonStatus: iamv1.CommonStatus{Conditions: []metav1.Condition{{
+			Type: iamv1.ConditionInvitationExpired, Status: metav1.ConditionTrue, Reason: iamv1.ReasonRenewalsExhausted,
 			Message: "expired after the last renewal", LastTransitionTime: metav1.NewTime(tc.now),
 		}}},
 	})
-	tc.createUser(t, "invitations", "inv-acc", iamv1alpha1.StudioUserStatus{
-		State: iamv1alpha1.UserStateActive, Invitation: &iamv1alpha1.InvitationStatus{State: iamv1alpha1.InvitationAccepted, SendCount: 1},
+	tc.createUser(t, "invitations", "inv-acc", iamv1.StudioUserStatus{
+		State: iamv1.UserStateActive, Invitation: &iamv1.InvitationStatus{State: iamv1.InvitationAccepted, SendCount: 1},
 	})
-	tc.createUser(t, "invitations", "inv-wit", iamv1alpha1.StudioUserStatus{
-		State: iamv1alpha1.UserStateRemoved, Invitation: &iamv1alpha1.InvitationStatus{State: iamv1alpha1.InvitationWithdrawn, SendCount: 1},
+	tc.createUser(t, "invitations", "inv-wit", iamv1.StudioUserStatus{
+		State: iamv1.UserStateRemoved, Invitation: &iamv1.InvitationStatus{State: iamv1.InvitationWithdrawn, SendCount: 1},
 	})
-	tc.createUser(t, "invitations", "inv-non", iamv1alpha1.StudioUserStatus{
-		State: iamv1alpha1.UserStateActive, Invitation: &iamv1alpha1.InvitationStatus{State: iamv1alpha1.InvitationNotSent},
+	tc.createUser(t, "invitations", "inv-non", iamv1.StudioUserStatus{
+		State: iamv1.UserStateActive, Invitation: &iamv1.InvitationStatus{State: iamv1.InvitationNotSent},
 	})
 	const sel = "plugin-test=invitations"
 

@@ -7,42 +7,42 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
 func TestUsersTable(t *testing.T) {
-	ana := user("ana", func(u *iamv1alpha1.StudioUser) {
+	ana := user("ana", func(u *iamv1.StudioUser) {
 		u.Status.CreatedAt = ago(72 * time.Hour)
 		u.Status.LastActiveAt = ago(90 * time.Minute)
-		u.Status.Invitation = &iamv1alpha1.InvitationStatus{State: iamv1alpha1.InvitationAccepted}
-		u.Status.Access = []iamv1alpha1.EnvironmentAccess{
-			access("team-support/webchat", "acme", iamv1alpha1.AccessSourceAgency, nil, "Analyst"),
-			access("team-support/whatsapp", "acme", iamv1alpha1.AccessSourceAgency, nil, "Analyst"),
+		u.Status.Invitation = &iamv1.InvitationStatus{State: iamv1.InvitationAccepted}
+		u.Status.Access = []iamv1.EnvironmentAccess{
+			access("team-support/webchat", "acme", iamv1.AccessSourceAgency, nil, "Analyst"),
+			access("team-support/whatsapp", "acme", iamv1.AccessSourceAgency, nil, "Analyst"),
 		}
 		u.Status.Environments = 2
 	})
-	alex := user("alex", func(u *iamv1alpha1.StudioUser) {
-		u.Spec.Type = iamv1alpha1.UserTypeAgent
-		u.Status.State = iamv1alpha1.UserStateInvited
+	alex := user("alex", func(u *iamv1.StudioUser) {
+		u.Spec.Type = iamv1.UserTypeAgent
+		u.Status.State = iamv1.UserStateInvited
 		u.Status.CreatedAt = ago(10 * time.Minute)
-		u.Status.Invitation = &iamv1alpha1.InvitationStatus{State: iamv1alpha1.InvitationPending}
-		u.Status.Access = []iamv1alpha1.EnvironmentAccess{access("team-support/webchat", "acme", iamv1alpha1.AccessSourceEnvironment, nil, "Agent")}
+		u.Status.Invitation = &iamv1.InvitationStatus{State: iamv1.InvitationPending}
+		u.Status.Access = []iamv1.EnvironmentAccess{access("team-support/webchat", "acme", iamv1.AccessSourceEnvironment, nil, "Agent")}
 	})
-	fresh := user("zoe", func(u *iamv1alpha1.StudioUser) {
+	fresh := user("zoe", func(u *iamv1.StudioUser) {
 		u.Spec.Type = "" // as created before the apiserver defaulted it
-		u.Status = iamv1alpha1.StudioUserStatus{}
+		u.Status = iamv1.StudioUserStatus{}
 	})
-	counted := user("cas", func(u *iamv1alpha1.StudioUser) {
+	counted := user("cas", func(u *iamv1.StudioUser) {
 		u.Status.Environments = 3 // access list left out: the count still shows
 	})
 
 	cases := map[string]struct {
-		users []iamv1alpha1.StudioUser
+		users []iamv1.StudioUser
 		wide  bool
 		want  Table
 	}{
 		"sorted by name, never active shows -": {
-			users: []iamv1alpha1.StudioUser{fresh, ana, alex},
+			users: []iamv1.StudioUser{fresh, ana, alex},
 			want: Table{
 				Header: []string{"NAME", "EMAIL", "TYPE", "STATE", "ENVIRONMENTS", "LAST ACTIVE", "CREATED", "INVITATION"},
 				Rows: [][]string{
@@ -53,7 +53,7 @@ func TestUsersTable(t *testing.T) {
 			},
 		},
 		"wide lists the environments": {
-			users: []iamv1alpha1.StudioUser{ana, fresh},
+			users: []iamv1.StudioUser{ana, fresh},
 			wide:  true,
 			want: Table{
 				Header: []string{"NAME", "EMAIL", "TYPE", "STATE", "ENVIRONMENTS", "LAST ACTIVE", "CREATED", "INVITATION", "ENVIRONMENT LIST"},
@@ -64,7 +64,7 @@ func TestUsersTable(t *testing.T) {
 			},
 		},
 		"count without access list": {
-			users: []iamv1alpha1.StudioUser{counted},
+			users: []iamv1.StudioUser{counted},
 			want: Table{
 				Header: []string{"NAME", "EMAIL", "TYPE", "STATE", "ENVIRONMENTS", "LAST ACTIVE", "CREATED", "INVITATION"},
 				Rows:   [][]string{{"cas", "cas@example.com", "User", "Active", "3", "-", "-", "-"}},

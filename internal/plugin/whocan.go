@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
 const (
@@ -64,10 +64,10 @@ or Operator granted in the environment itself.`,
 			}
 			// A typo in the environment should say so, not answer "nobody".
 			envNS, envName, _ := strings.Cut(env, "/")
-			if err := c.Get(cmd.Context(), client.ObjectKey{Namespace: envNS, Name: envName}, &iamv1alpha1.Environment{}); err != nil {
+			if err := c.Get(cmd.Context(), client.ObjectKey{Namespace: envNS, Name: envName}, &iamv1.Environment{}); err != nil {
 				return err
 			}
-			var users iamv1alpha1.StudioUserList
+			var users iamv1.StudioUserList
 			if err := c.List(cmd.Context(), &users); err != nil {
 				return err
 			}
@@ -78,7 +78,7 @@ or Operator granted in the environment itself.`,
 				return printData(e.streams.Out, output, view)
 			case outputName:
 				for _, u := range view.Users {
-					fmt.Fprintf(e.streams.Out, "studiouser.%s/%s\n", iamv1alpha1.GroupVersion.Group, u.Name)
+					fmt.Fprintf(e.streams.Out, "studiouser.%s/%s\n", iamv1.GroupVersion.Group, u.Name)
 				}
 				return nil
 			}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/cascade"
 )
 
@@ -54,7 +54,7 @@ type WhoCanView struct {
 
 // WhoCan lists the users that have q in env ("ns/name") according to their status,
 // sorted by name.
-func WhoCan(users []iamv1alpha1.StudioUser, q Question, env string) []WhoCanEntry {
+func WhoCan(users []iamv1.StudioUser, q Question, env string) []WhoCanEntry {
 	out := []WhoCanEntry{}
 	for i := range users {
 		u := &users[i]
@@ -64,7 +64,7 @@ func WhoCan(users []iamv1alpha1.StudioUser, q Question, env string) []WhoCanEntr
 			}
 			out = append(out, WhoCanEntry{
 				Name:     u.Name,
-				Type:     string(cmp.Or(u.Spec.Type, iamv1alpha1.UserTypeUser)),
+				Type:     string(cmp.Or(u.Spec.Type, iamv1.UserTypeUser)),
 				Roles:    a.Roles,
 				Source:   a.Source,
 				Bindings: a.Bindings,

@@ -5,7 +5,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	iamv1alpha1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 )
 
 func TestParseQuestion(t *testing.T) {
@@ -40,17 +40,17 @@ func TestParseQuestion(t *testing.T) {
 }
 
 func TestWhoCan(t *testing.T) {
-	users := []iamv1alpha1.StudioUser{
-		user("sofia", func(u *iamv1alpha1.StudioUser) {
-			u.Status.Access = []iamv1alpha1.EnvironmentAccess{access("team-support/whatsapp", "acme", iamv1alpha1.AccessSourceEnvironment, []string{"team-support/whatsapp-operators"}, "Operator")}
+	users := []iamv1.StudioUser{
+		user("sofia", func(u *iamv1.StudioUser) {
+			u.Status.Access = []iamv1.EnvironmentAccess{access("team-support/whatsapp", "acme", iamv1.AccessSourceEnvironment, []string{"team-support/whatsapp-operators"}, "Operator")}
 		}),
-		user("olga", func(u *iamv1alpha1.StudioUser) {
-			u.Status.Access = []iamv1alpha1.EnvironmentAccess{access("team-support/whatsapp", "acme", iamv1alpha1.AccessSourceAgency, []string{"acme/operators"}, "Operator")}
+		user("olga", func(u *iamv1.StudioUser) {
+			u.Status.Access = []iamv1.EnvironmentAccess{access("team-support/whatsapp", "acme", iamv1.AccessSourceAgency, []string{"acme/operators"}, "Operator")}
 		}),
-		user("ana", func(u *iamv1alpha1.StudioUser) {
-			u.Status.Access = []iamv1alpha1.EnvironmentAccess{
-				access("team-support/webchat", "acme", iamv1alpha1.AccessSourceAgency, []string{"acme/analysts"}, "Analyst"),
-				access("team-support/whatsapp", "acme", iamv1alpha1.AccessSourceAgency, []string{"acme/analysts"}, "Analyst"),
+		user("ana", func(u *iamv1.StudioUser) {
+			u.Status.Access = []iamv1.EnvironmentAccess{
+				access("team-support/webchat", "acme", iamv1.AccessSourceAgency, []string{"acme/analysts"}, "Analyst"),
+				access("team-support/whatsapp", "acme", iamv1.AccessSourceAgency, []string{"acme/analysts"}, "Analyst"),
 			}
 		}),
 	}
