@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/client-go/tools/leaderelection"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/studio-operator/studio-operator/controllers"
@@ -29,6 +30,11 @@ const (
 	errBadBurst     = "--kube-api-burst must be at least 1 when --kube-api-qps is positive"
 	errBadWorkers   = "--max-concurrent-reconciles must be at least 1"
 	errReadTokenFmt = "reading --store-token-file: %w"
+	errBadLease     = "--leader-elect-lease-duration must be at least 1s (a Lease records whole seconds)"
+	errBadRenew     = "--leader-elect-renew-deadline must be positive"
+	errRenewFmt     = "--leader-elect-renew-deadline (%s) must be shorter than --leader-elect-lease-duration (%s)"
+	errBadRetry     = "--leader-elect-retry-period must be positive"
+	errRetryFmt     = "--leader-elect-retry-period (%s) must be shorter than --leader-elect-renew-deadline (%s) / 1.2 (client-go's jitter)"
 )
 
 // config is the manager's command line.
@@ -45,6 +51,9 @@ type config struct {
 	kubeconfig              string
 	leaderElect             bool
 	leaderElectionNamespace string
+	leaseDuration           time.Duration
+	renewDeadline           time.Duration
+	retryPeriod             time.Duration
 	metricsAddr             string
 	probeAddr               string
 	pprofAddr               string
@@ -72,6 +81,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "Path to a kubeconfig; default: env KUBECONFIG, else in-cluster.")
 	fs.BoolVar(&c.leaderElect, "leader-elect", false, "Elect a leader, so that only one replica reconciles.")
 	fs.StringVar(&c.leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader-election lease; default: the pod's namespace.")
+	fs.DurationVar(&c.leaseDuration, "leader-elect-lease-duration", operator.DefaultLeaseDuration,
+		"How long the other replicas wait after the leader's last renewal before they take the lease over: the longest failover when a leader dies.")
+	fs.DurationVar(&c.renewDeadline, "leader-elect-renew-deadline", operator.DefaultRenewDeadline,
+		"How long the leader keeps trying to renew the lease before it stops leading (and exits); shorter than --leader-elect-lease-duration.")
+	fs.DurationVar(&c.retryPeriod, "leader-elect-retry-period", operator.DefaultRetryPeriod,
+		"How often each replica tries to acquire or renew the lease.")
 	fs.StringVar(&c.metricsAddr, "metrics-bind-address", ":8080", "Address of the metrics endpoint; 0 disables it.")
 	fs.StringVar(&c.probeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; 0 disables them.")
 	fs.StringVar(&c.pprofAddr, "pprof-bind-address", "", "Address of Go's /debug/pprof/ profiles, e.g. 127.0.0.1:6060; empty (the default) serves none.")
@@ -99,12 +114,34 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	case c.maxConcurrentReconciles < 1:
 		return config{}, errors.New(errBadWorkers)
 	}
+	if err := validateLease(c.leaseDuration, c.renewDeadline, c.retryPeriod); err != nil {
+		return config{}, err
+	}
 	token, err := readToken(tokenFile, getenv)
 	if err != nil {
 		return config{}, err
 	}
 	c.storeToken = token
 	return c, nil
+}
+
+// validateLease checks the leader-election timings as client-go's elector does
+// (lease > renew > 1.2 × retry, all positive), so that a bad value stops the manager
+// at once with the flag's name instead of when it first tries to elect.
+func validateLease(lease, renew, retry time.Duration) error {
+	switch {
+	case lease < time.Second:
+		return errors.New(errBadLease)
+	case renew <= 0:
+		return errors.New(errBadRenew)
+	case renew >= lease:
+		return fmt.Errorf(errRenewFmt, renew, lease)
+	case retry <= 0:
+		return errors.New(errBadRetry)
+	case float64(renew) <= leaderelection.JitterFactor*float64(retry):
+		return fmt.Errorf(errRetryFmt, retry, renew)
+	}
+	return nil
 }
 
 // readToken reads the token from file, else from the environment. The token itself

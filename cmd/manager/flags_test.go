@@ -120,3 +120,44 @@ func TestParseFlagsClientLimits(t *testing.T) {
 		})
 	}
 }
+
+func TestParseFlagsLeaderElection(t *testing.T) {
+	env := func(string) string { return "x" }
+	type lease struct{ Lease, Renew, Retry time.Duration }
+	cases := map[string]struct {
+		args    []string
+		want    lease
+		wantErr string
+	}{
+		"defaults": {want: lease{operator.DefaultLeaseDuration, operator.DefaultRenewDeadline, operator.DefaultRetryPeriod}},
+		"short timings for a test": {
+			args: []string{"--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=500ms"},
+			want: lease{4 * time.Second, 3 * time.Second, 500 * time.Millisecond},
+		},
+		"zero lease":          {args: []string{"--leader-elect-lease-duration=0s"}, wantErr: "--leader-elect-lease-duration must be at least 1s"},
+		"sub-second lease":    {args: []string{"--leader-elect-lease-duration=900ms", "--leader-elect-renew-deadline=500ms", "--leader-elect-retry-period=100ms"}, wantErr: "--leader-elect-lease-duration"},
+		"negative renew":      {args: []string{"--leader-elect-renew-deadline=-1s"}, wantErr: "--leader-elect-renew-deadline must be positive"},
+		"renew equals lease":  {args: []string{"--leader-elect-lease-duration=10s"}, wantErr: "--leader-elect-renew-deadline (10s) must be shorter than --leader-elect-lease-duration (10s)"},
+		"renew beyond lease":  {args: []string{"--leader-elect-renew-deadline=20s"}, wantErr: "must be shorter than --leader-elect-lease-duration"},
+		"zero retry":          {args: []string{"--leader-elect-retry-period=0s"}, wantErr: "--leader-elect-retry-period must be positive"},
+		"retry within jitter": {args: []string{"--leader-elect-retry-period=9s"}, wantErr: "--leader-elect-retry-period (9s) must be shorter than --leader-elect-renew-deadline (10s) / 1.2"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			c, err := parseFlags(append([]string{"--store-url", "http://s", "--leader-elect"}, tc.args...), env, io.Discard)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := lease{c.leaseDuration, c.renewDeadline, c.retryPeriod}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("lease timings (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

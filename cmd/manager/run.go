@@ -56,6 +56,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		UserAgent:               userAgent,
 		LeaderElection:          cfg.leaderElect,
 		LeaderElectionNamespace: cfg.leaderElectionNamespace,
+		LeaseDuration:           cfg.leaseDuration,
+		RenewDeadline:           cfg.renewDeadline,
+		RetryPeriod:             cfg.retryPeriod,
 		MetricsBindAddress:      cfg.metricsAddr,
 		HealthProbeBindAddress:  cfg.probeAddr,
 		PprofBindAddress:        cfg.pprofAddr,
@@ -65,7 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return fmt.Errorf("creating the manager: %w", err)
 	}
 	log.Info("starting", "instanceID", cfg.instanceID, "namespace", cfg.namespace, "resyncPeriod", cfg.resyncPeriod.String(),
-		"kubeAPIQPS", cfg.kubeAPIQPS, "kubeAPIBurst", cfg.kubeAPIBurst, "maxConcurrentReconciles", cfg.maxConcurrentReconciles)
+		"kubeAPIQPS", cfg.kubeAPIQPS, "kubeAPIBurst", cfg.kubeAPIBurst, "maxConcurrentReconciles", cfg.maxConcurrentReconciles,
+		"leaderElect", cfg.leaderElect, "leaseDuration", cfg.leaseDuration.String(), "renewDeadline", cfg.renewDeadline.String(), "retryPeriod", cfg.retryPeriod.String())
 	return mgr.Start(ctx)
 }
 

@@ -40,6 +40,15 @@ const (
 	DefaultKubeAPIBurst = 1000
 )
 
+// Defaults of the leader-election timings, controller-runtime's own. A leader that
+// dies without releasing the Lease is replaced after about DefaultLeaseDuration
+// (give or take a retry period); one that stops gracefully releases it at once.
+const (
+	DefaultLeaseDuration = 15 * time.Second
+	DefaultRenewDeadline = 10 * time.Second
+	DefaultRetryPeriod   = 2 * time.Second
+)
+
 // Options build a manager. The zero value of each field is a production default,
 // except Controllers.Store, which is required.
 type Options struct {
@@ -56,6 +65,14 @@ type Options struct {
 	// (default: the pod's namespace) before it reconciles.
 	LeaderElection          bool
 	LeaderElectionNamespace string
+	// LeaseDuration is how long the other replicas wait, after the leader's last
+	// renewal, before they take the Lease over; RenewDeadline how long the leader
+	// keeps trying to renew before it gives up leading; RetryPeriod how often each
+	// replica tries to acquire or renew. Zero means the defaults above;
+	// client-go requires LeaseDuration > RenewDeadline > 1.2 × RetryPeriod.
+	LeaseDuration time.Duration
+	RenewDeadline time.Duration
+	RetryPeriod   time.Duration
 	// MetricsBindAddress and HealthProbeBindAddress: "0" turns the server off.
 	MetricsBindAddress     string
 	HealthProbeBindAddress string
@@ -111,7 +128,15 @@ func NewManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		LeaderElection:          o.LeaderElection,
 		LeaderElectionID:        LeaderElectionID,
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
-		GracefulShutdownTimeout: o.GracefulShutdownTimeout,
+		LeaseDuration:           orDefault(o.LeaseDuration, DefaultLeaseDuration),
+		RenewDeadline:           orDefault(o.RenewDeadline, DefaultRenewDeadline),
+		RetryPeriod:             orDefault(o.RetryPeriod, DefaultRetryPeriod),
+		// A stopping leader releases the Lease, so that a rolling update hands over
+		// at once instead of after LeaseDuration. It is safe because the manager
+		// releases only after its reconciles have finished (graceful shutdown), and
+		// cmd/manager, the one caller that elects, exits as soon as Start returns.
+		LeaderElectionReleaseOnCancel: true,
+		GracefulShutdownTimeout:       o.GracefulShutdownTimeout,
 		// Invitation Secrets are read directly; never cache the cluster's Secrets.
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 		// The cache keeps only what decisions read (10,000 users and 20,000
@@ -143,6 +168,14 @@ func NewManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// orDefault is a pointer to d, or to def when d is zero, as ctrl.Options wants.
+func orDefault(d, def time.Duration) *time.Duration {
+	if d == 0 {
+		d = def
+	}
+	return &d
 }
 
 // NewStoreClient is the operator's client of the store at url: every write carries
