@@ -473,7 +473,6 @@ func TestKustomizations(t *testing.T) {
 // alertsSection of docs/operations.md explains the alerts.
 const alertsSection = "## Dashboards and alerts"
 
-
 // TestEveryAlertIsDocumented: each alert of the rule file has its row in the
 // "Dashboards and alerts" section, which says what to do when it fires.
 func TestEveryAlertIsDocumented(t *testing.T) {
