@@ -73,10 +73,11 @@ func (r *AgencyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 			return ctrl.Result{}, err
 		}
 		out = r.reconcileRecord(ctx, a)
-		if out.kind == outcomeReady {
-			if held := r.reportHeld(a, old.HeldRevocations); held.kind != outcomeContinue {
-				out = held
-			}
+		// Held revocations are reported, and an approval acted on, whatever became of
+		// the record: deleting the home namespace both stalls the record
+		// (HomeNamespaceNotFound) and holds what deleting its RoleBindings revokes.
+		if held := r.reportHeld(a, old.HeldRevocations); held.kind != outcomeContinue && out.kind == outcomeReady {
+			out = held
 		}
 		if err := r.reportUnmanaged(ctx, a); err != nil {
 			return ctrl.Result{}, err

@@ -214,9 +214,13 @@ func heldMessage(held []heldRevocation) string {
 	return "revocation held, the user keeps its access there until it is approved (kubectl studio approve AGENCY): " + strings.Join(parts, "; ")
 }
 
-// crdCheck reports whether one of the operator's CRDs is being deleted or missing,
-// reading them at most once per crdCheckEvery. With the CRDs going, every custom
-// resource is deleted with them; that must not revoke anyone's access.
+// crdCheck reports whether one of the operator's CRDs is being deleted or missing.
+// With the CRDs going, every custom resource is deleted with them; that must not
+// revoke anyone's access. A "gone" answer is kept for crdCheckEvery, so that the
+// thousands of revocations a CRD deletion asks for cost few reads; a "present" answer
+// is never reused: the API server marks the CRD deleted before it deletes the objects
+// whose deletion asks for the revocation, so only a read made after that sees it, and
+// an answer read a moment earlier would let the agency's whole limit through.
 type crdCheck struct {
 	mu      sync.Mutex
 	at      time.Time
@@ -233,8 +237,8 @@ var operatorCRDs = []string{
 func (c *crdCheck) gone(ctx context.Context, r client.Reader) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.at.IsZero() && time.Since(c.at) < crdCheckEvery {
-		return c.goneNow
+	if c.goneNow && time.Since(c.at) < crdCheckEvery {
+		return true
 	}
 	c.at, c.goneNow = time.Now(), false
 	for _, name := range operatorCRDs {
