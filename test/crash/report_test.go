@@ -10,7 +10,7 @@ import (
 )
 
 // runReport collects the figures of one crash run for the test log (and the
-// figures in docs/crash-harness.md).
+// figures in docs/testing.md).
 type runReport struct {
 	seed  uint64
 	kills int
