@@ -231,6 +231,14 @@ func (r *AgencyReconciler) reportUnmanaged(ctx context.Context, a *iamv1.Agency)
 // their revocations go through. Without holds it lets the reconcile's verdict stand.
 func (r *AgencyReconciler) reportHeld(a *iamv1.Agency, before *iamv1.HeldRevocations) outcome {
 	h := r.revocations.guard.Held(a.Name)
+	if len(h.Users) == 0 && before != nil && !r.revocations.guard.Seen(a.Name) && time.Since(r.revocations.started) < r.revocations.window {
+		// Held by the previous process: they stand until their users are decided
+		// again (the guard inherits them), not cleared by a restart.
+		a.Status.HeldRevocations = before
+		return stalled(iamv1.ReasonRevocationHeld, fmt.Sprintf(
+			"%s held before the operator restarted; they stay held as their users are reconciled again: review them (kubectl studio plan %s), then approve the plan the agency reports (kubectl studio approve %s)",
+			plural(int(before.Users), "revocation"), a.Name, a.Name))
+	}
 	if len(h.Users) == 0 {
 		a.Status.HeldRevocations = nil
 		meta.RemoveStatusCondition(&a.Status.Conditions, iamv1.ConditionRevocationHeld)

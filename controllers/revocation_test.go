@@ -1,6 +1,8 @@
 package controllers_test
 
 import (
+	"time"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -82,6 +84,14 @@ var _ = Describe("The mass-revocation guard", func() {
 		approve(acme, "sha256:0000")
 		Eventually(eventsFor(acme)).Should(ContainElement(controllers.EventApprovalIgnored))
 		Consistently(usersWithAccess(team), "2s").Should(Equal(7))
+
+		By("a restart of the manager does not let another budget go: the holds are inherited")
+		manager.stop()
+		manager = startManager(operatorStore)
+		Consistently(usersWithAccess(team), 2*resyncPeriod+time.Second).Should(Equal(7))
+		Eventually(heldOf(acme)).Should(And(HaveField("Users", BeEquivalentTo(7)), HaveField("PlanHash", Not(Equal(plan)))))
+		Expect(conditionOf(acme, iamv1.ConditionRevocationHeld)()).To(haveReason(metav1.ConditionTrue, iamv1.ReasonRevocationHeld))
+		plan = must(heldOf(acme)()).PlanHash
 
 		By("approving the plan held lets exactly it through")
 		approve(acme, plan)

@@ -37,11 +37,16 @@ type revocations struct {
 	// agencyEvents and userEvents re-queue Agencies (their holds changed) and
 	// StudioUsers (their held revocations were approved).
 	agencyEvents, userEvents chan event.TypedGenericEvent[client.Object]
+	// started and window: for one window after the process started, holds an Agency
+	// records from the previous process stand until its users are decided again.
+	started time.Time
+	window  time.Duration
 }
 
 func newRevocations(window time.Duration, cache, api client.Reader, d *storeDirectory) *revocations {
 	v := &revocations{
 		cache: cache, api: api, grants: d.grants, envs: d.environments,
+		started: time.Now(), window: window,
 		agencyEvents: make(chan event.TypedGenericEvent[client.Object], 1024),
 		userEvents:   make(chan event.TypedGenericEvent[client.Object], 4096),
 	}
@@ -123,6 +128,9 @@ func (v *revocations) request(ctx context.Context, a, user string, before, want 
 	}
 	ag := &iamv1.Agency{}
 	if err := v.cache.Get(ctx, client.ObjectKey{Name: a}, ag); err == nil {
+		// Holds recorded by a previous process are inherited, not forgotten: a
+		// restart must not let another budget of revocations through.
+		r.HeldBefore = ag.Status.HeldRevocations != nil
 		if rg := ag.Spec.RevocationGuard; rg != nil {
 			if rg.MaxPercent != nil {
 				r.Policy.MaxPercent = int(*rg.MaxPercent)

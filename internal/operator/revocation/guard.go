@@ -68,6 +68,11 @@ type Request struct {
 	LastAdmin bool
 	// CRDsGone is set while the operator's CRDs are being deleted or missing.
 	CRDsGone bool
+	// HeldBefore is set when the agency records held revocations (its status) that
+	// this guard does not know of: a previous process held them. The first decision
+	// about the agency in this process inherits that: it holds, as the held set would
+	// have, until approved or until a window passes without one.
+	HeldBefore bool
 }
 
 // Decision is the guard's answer.
@@ -97,6 +102,12 @@ type agency struct {
 	since   time.Time // when the first revocation of the held set was held
 	// approved are the users of a held set that was approved: they go.
 	approved map[string]bool
+	// seen is set by the first decision about the agency in this process; inherited
+	// (from Request.HeldBefore then) holds every revocation like a held set would,
+	// until an approval or until a window after seenAt.
+	seen      bool
+	inherited bool
+	seenAt    time.Time
 }
 
 // New returns a guard with the window; changed (may be nil) is called, without the
@@ -123,6 +134,12 @@ func (g *Guard) Admit(r Request) Decision {
 func (g *Guard) admit(r Request) (Decision, bool) {
 	now := g.now()
 	a := g.agency(r.Agency)
+	if !a.seen {
+		a.seen, a.inherited, a.seenAt = true, r.HeldBefore, now
+	}
+	if a.inherited && len(a.held) == 0 && now.Sub(a.seenAt) >= g.window {
+		a.inherited = false // nothing came to be held again within a window
+	}
 	if a.approved[r.User] {
 		a.drop(r.User)
 		a.revoked[r.User] = now
@@ -136,6 +153,8 @@ func (g *Guard) admit(r Request) (Decision, bool) {
 		d = Decision{Reason: ReasonLastAdmin, Message: fmt.Sprintf("the last OrganisationManager or Administrator of agency %q is not removed by the operator alone", r.Agency)}
 	case len(a.held) > 0:
 		d = Decision{Reason: ReasonLimit, Message: fmt.Sprintf("other revocations in agency %q are held; this one waits with them", r.Agency)}
+	case a.inherited:
+		d = Decision{Reason: ReasonLimit, Message: fmt.Sprintf("revocations in agency %q were held when the operator restarted; they stay held until approved", r.Agency)}
 	default:
 		g.prune(a, now, r)
 		budget := r.Policy.Budget(a.base)
@@ -211,7 +230,17 @@ func (g *Guard) Approve(agencyName, approval string) bool {
 	for u := range a.held {
 		a.approved[u] = true
 	}
+	a.inherited = false
 	return true
+}
+
+// Seen reports whether the guard decided anything about agency in this process;
+// until it has, what the agency records as held still stands.
+func (g *Guard) Seen(agencyName string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	a, ok := g.agencies[agencyName]
+	return ok && a.seen
 }
 
 // Held is what the guard holds in one agency.

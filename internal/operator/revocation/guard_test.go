@@ -137,3 +137,62 @@ func TestGuardLastAdminAndCRDs(t *testing.T) {
 		}
 	}
 }
+
+// A manager restarted while revocations were held must not let another budget go:
+// the new guard inherits the hold the agency records, until it is approved, or until a
+// window passes in which nothing needs holding.
+func TestGuardInheritsHoldsAcrossRestarts(t *testing.T) {
+	g, now, _ := newTestGuard(t)
+	heldBefore := func(user string) Request { r := req(user, 100); r.HeldBefore = true; return r }
+	if g.Seen("acme") {
+		t.Fatal("a fresh guard has seen the agency")
+	}
+	if d := g.Admit(heldBefore("u001")); d.Allowed || d.Reason != ReasonLimit {
+		t.Fatalf("first decision after a restart with holds recorded: %+v, want held", d)
+	}
+	if !g.Seen("acme") {
+		t.Error("the agency is not seen after a decision")
+	}
+	for i := 2; i <= 30; i++ {
+		if g.Admit(req(fmt.Sprintf("u%03d", i), 100)).Allowed {
+			t.Fatalf("u%03d went through while the inherited hold stands", i)
+		}
+	}
+	h := g.Held("acme")
+	if len(h.Users) != 30 {
+		t.Fatalf("held %d, want 30", len(h.Users))
+	}
+	if !g.Approve("acme", h.PlanHash) {
+		t.Fatal("approval refused")
+	}
+	for _, u := range h.Users {
+		if !g.Admit(req(u, 100)).Allowed {
+			t.Fatalf("approved %s held", u)
+		}
+	}
+	// After the approval the agency's own budget applies again: the approved ones
+	// count against this window, the next window is free.
+	*now = now.Add(11 * time.Minute)
+	if !g.Admit(req("u100", 100)).Allowed {
+		t.Error("a new revocation after the approval was held")
+	}
+
+	// Recorded holds whose users all got their access back: after a window without
+	// anything to hold, the inheritance lapses.
+	g2, now2, _ := newTestGuard(t)
+	g2.Release("acme", "u001") // access came back; nothing decided
+	if g2.Seen("acme") {
+		t.Error("a release counts as a decision")
+	}
+	r := heldBefore("u001")
+	r.Agency = "beta"
+	if g2.Admit(r).Allowed {
+		t.Fatal("inherited hold did not hold")
+	}
+	g2.Release("beta", "u001")
+	*now2 = now2.Add(11 * time.Minute)
+	r.User, r.HeldBefore = "u002", false
+	if !g2.Admit(r).Allowed {
+		t.Error("the inherited hold outlived a window with nothing held")
+	}
+}
