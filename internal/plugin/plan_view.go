@@ -54,7 +54,7 @@ func (t *PlanTotals) any() bool {
 // UserPlanView is one StudioUser's plan. It has the user's name, never its email
 // (the plan itself names an email only when Full would change it).
 type UserPlanView struct {
-	Name string                     `json:"name"`
+	Name string               `json:"name"`
 	Plan iamv1.PlannedChanges `json:"plan"`
 }
 
