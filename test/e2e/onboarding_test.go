@@ -94,9 +94,20 @@ func TestOnboardingAnExistingStudio(t *testing.T) {
 	dir := t.TempDir()
 	manifests := filepath.Join(dir, "onboarding.yaml")
 	must(os.WriteFile(manifests, []byte(onboardingManifests), 0o600))
+	// The sandbox has no namespace controller: deleting a namespace would leave its
+	// objects behind (and the other tests wait for every object to be Ready), so the
+	// objects go one by one and the empty namespace stays.
 	t.Cleanup(func() {
-		_, _, _ = runKubectl("delete", "-f", manifests, "--ignore-not-found", "--wait=true", "--timeout=60s")
-		_, _, _ = runKubectl("delete", "studiouser", "onb-lee", "--ignore-not-found", "--wait=true", "--timeout=60s")
+		for _, args := range [][]string{
+			{"delete", "rolebindings.iam.studio-operator.io", "--all", "-n", "onb-team"},
+			{"delete", "studiouser", "onb-kim", "onb-lee"},
+			{"delete", "environment", "bot", "-n", "onb-team"},
+			{"delete", "agency", "onb"},
+		} {
+			if _, errOut, err := runKubectl(append(args, "--ignore-not-found", "--wait=true", "--timeout=60s")...); err != nil {
+				t.Errorf("cleanup: kubectl %s: %v\n%s", strings.Join(args, " "), err, redact(errOut))
+			}
+		}
 	})
 
 	t.Run("observe: plan, write nothing", func(t *testing.T) {
