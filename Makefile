@@ -100,6 +100,19 @@ IMAGE_REGISTRY ?= ghcr.io/studio-operator
 images: ## Build the OCI image archives bin/images/manager.tar and bin/images/studio-store.tar without Docker (reproducible).
 	go run ./hack/images -out $(LOCALBIN)/images -registry $(IMAGE_REGISTRY) -platform linux/$(GOARCH) $(if $(VERSION),-version $(VERSION)) $(if $(IMAGE_TAG),-tag $(IMAGE_TAG))
 
+# The kubectl plugin's release assets (hack/dist). The manifest downloads each archive
+# from $(DIST_URL_BASE)/<version>/<archive>, GitHub's address of a release's files;
+# VERSION (default: from git describe) is the release tag, and DIST_PLATFORMS
+# (comma-separated os/arch, default: linux, darwin, windows on amd64 and arm64) narrows
+# the build.
+DIST_DIR ?= $(LOCALBIN)/dist
+DIST_URL_BASE ?= https://github.com/studio-operator/studio-operator/releases/download
+DIST_PLATFORMS ?=
+
+.PHONY: dist
+dist: ## Build the kubectl-studio archives for 6 platforms, SHA256SUMS and the krew manifest studio.yaml into bin/dist/ (reproducible).
+	go run ./hack/dist -out $(DIST_DIR) -url-base $(DIST_URL_BASE) $(if $(VERSION),-version $(VERSION)) $(if $(DIST_PLATFORMS),-platforms $(DIST_PLATFORMS))
+
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager against the cluster in KUBECONFIG.
 	go run ./cmd/manager
