@@ -76,13 +76,14 @@ func ParsePlatforms(s string) ([]Platform, error) {
 	return ps, nil
 }
 
+// VersionVariable is the plugin's version, stamped with -X (kubectl studio version).
+const VersionVariable = "github.com/studio-operator/studio-operator/internal/plugin.Version"
+
 // BuildFlags are the `go build` flags of the plugin, those of hack/images: -trimpath
 // drops the build directory from the binary, -buildvcs=false the VCS stamp (which a
-// dirty work tree would change), -s -w the symbol tables. kubectl-studio has no
-// version variable to stamp with -X, so the version is carried by the archive names
-// and the manifest, not by the binary.
-func BuildFlags() []string {
-	return []string{"-trimpath", "-buildvcs=false", "-ldflags", "-s -w"}
+// dirty work tree would change), -s -w the symbol tables, and -X stamps version.
+func BuildFlags(version string) []string {
+	return []string{"-trimpath", "-buildvcs=false", "-ldflags", "-s -w -X " + VersionVariable + "=" + version}
 }
 
 // buildEnv is the environment of `go build` for p: static (no cgo), and the settings
@@ -99,9 +100,10 @@ func buildEnv(p Platform, extra []string) []string {
 	return append(append(os.Environ(), env...), extra...)
 }
 
-// GoBuild compiles pkg (relative to moduleDir) for p into the file out.
-func GoBuild(ctx context.Context, moduleDir, pkg, out string, p Platform, extraEnv []string) error {
-	args := append([]string{"build"}, BuildFlags()...)
+// GoBuild compiles pkg (relative to moduleDir) for p into the file out, stamped with
+// version.
+func GoBuild(ctx context.Context, moduleDir, pkg, out, version string, p Platform, extraEnv []string) error {
+	args := append([]string{"build"}, BuildFlags(version)...)
 	args = append(args, "-o", out, pkg)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = moduleDir

@@ -171,7 +171,7 @@ func Dist(ctx context.Context, c Config) ([]Asset, error) {
 	var assets []Asset
 	for _, p := range c.Platforms {
 		bin := filepath.Join(binDir, p.OS+"_"+p.Arch, p.Binary())
-		if err := GoBuild(ctx, c.ModuleDir, c.Package, bin, p, c.ExtraEnv); err != nil {
+		if err := GoBuild(ctx, c.ModuleDir, c.Package, bin, c.Version, p, c.ExtraEnv); err != nil {
 			return nil, err
 		}
 		entries := []Entry{{Name: p.Binary(), Mode: 0o755, Path: bin}}

@@ -53,8 +53,9 @@ func NewRootCommand(o Options) *cobra.Command {
 	}
 
 	root := &cobra.Command{
-		Use:   "kubectl-studio",
-		Short: "See and manage the Studio's users declared with studio-operator",
+		Use:     "kubectl-studio",
+		Version: version(),
+		Short:   "See and manage the Studio's users declared with studio-operator",
 		Long: `kubectl studio shows the Studio's users as studio-operator reconciles them: the users
 overview, what a user can do in each environment, who can do something, the audit
 log, invitations, what switching an agency to managementPolicy Full would change
@@ -97,6 +98,7 @@ STUDIO_STORE_TOKEN.`,
 		newPlanCommand(e),
 		newApproveCommand(e),
 		newUnmanagedCommand(e),
+		newVersionCommand(),
 	)
 	return root
 }

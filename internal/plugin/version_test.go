@@ -1,0 +1,18 @@
+package plugin
+
+import (
+	"testing"
+	"time"
+)
+
+func TestVersionCommandPrintsTheStampedVersion(t *testing.T) {
+	defer func(v string) { Version = v }(Version)
+	Version = "v1.2.3"
+	if r := runPlugin(t, Options{}, time.Now(), "version"); r.code != ExitOK || r.out != "kubectl-studio v1.2.3\n" {
+		t.Errorf("version: exit %d, %q (stderr %q)", r.code, r.out, r.errOut)
+	}
+	Version = ""
+	if r := runPlugin(t, Options{}, time.Now(), "version"); r.code != ExitOK || r.out == "kubectl-studio \n" {
+		t.Errorf("unstamped version: exit %d, %q", r.code, r.out)
+	}
+}
