@@ -77,8 +77,13 @@ func TestChartTemplate(t *testing.T) {
 // values is the subset of the chart's values the checks derive expectations from.
 type values struct {
 	Manager struct {
-		Replicas int
-		StoreURL string `json:"storeURL"`
+		Replicas       int
+		StoreURL       string `json:"storeURL"`
+		LeaderElection struct {
+			LeaseDuration string `json:"leaseDuration"`
+			RenewDeadline string `json:"renewDeadline"`
+			RetryPeriod   string `json:"retryPeriod"`
+		} `json:"leaderElection"`
 	}
 	RBAC struct {
 		AggregateToDefaultRoles bool `json:"aggregateToDefaultRoles"`

@@ -123,6 +123,13 @@ func checkManager(t *testing.T, r rendered, v values, flagNames map[string]bool)
 	if got := slices.Contains(c.Args, "--leader-elect"); got != elect {
 		t.Errorf("--leader-elect given: %v, want %v with %d replicas", got, elect, v.Manager.Replicas)
 	}
+	le := v.Manager.LeaderElection
+	for flag, val := range map[string]string{"lease-duration": le.LeaseDuration, "renew-deadline": le.RenewDeadline, "retry-period": le.RetryPeriod} {
+		arg := "--leader-elect-" + flag + "=" + val
+		if want := elect && val != ""; slices.Contains(c.Args, arg) != want {
+			t.Errorf("%s given: %v, want %v (leader election %v, value %q)", arg, !want, want, elect, val)
+		}
+	}
 	wantStrategy := appsv1.RecreateDeploymentStrategyType
 	if elect {
 		wantStrategy = appsv1.RollingUpdateDeploymentStrategyType
