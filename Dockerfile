@@ -24,7 +24,7 @@ ARG VERSION=dev
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
     go build -trimpath -buildvcs=false \
-      -ldflags="-s -w -X github.com/studio-operator/studio-operator/internal/storeserver.Version=${VERSION}" \
+      -ldflags="-s -w -X github.com/studio-operator/studio-operator/internal/buildinfo.Version=${VERSION}" \
       -o /out/ ./cmd/manager ./cmd/studio-store
 
 FROM gcr.io/distroless/static:nonroot AS base

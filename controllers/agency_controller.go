@@ -263,10 +263,7 @@ func (r *AgencyReconciler) reportHeld(a *iamv1.Agency, before *iamv1.HeldRevocat
 		"review them (kubectl studio plan %s) and approve plan %s (kubectl studio approve %s)",
 		plural(len(h.Users), "revocation"), a.Name, h.PlanHash, a.Name)
 	a.Status.HeldRevocations = &iamv1.HeldRevocations{Users: int32(len(h.Users)), PlanHash: h.PlanHash}
-	meta.SetStatusCondition(&a.Status.Conditions, metav1.Condition{
-		Type: iamv1.ConditionRevocationHeld, Status: metav1.ConditionTrue, Reason: iamv1.ReasonRevocationHeld,
-		Message: msg, ObservedGeneration: a.Generation,
-	})
+	setTrueCondition(&a.Status.Conditions, a.Generation, iamv1.ConditionRevocationHeld, iamv1.ReasonRevocationHeld, msg)
 	if before == nil || before.PlanHash != h.PlanHash {
 		r.warningEvent(a, EventRevocationHeld, actionReconcile, "%s", msg)
 	}

@@ -107,10 +107,7 @@ func setPlanned(conds *[]metav1.Condition, generation int64, observed bool, mess
 		meta.RemoveStatusCondition(conds, iamv1.ConditionPlanned)
 		return
 	}
-	meta.SetStatusCondition(conds, metav1.Condition{
-		Type: iamv1.ConditionPlanned, Status: metav1.ConditionTrue, Reason: iamv1.ReasonObserveOnly,
-		Message: message, ObservedGeneration: generation,
-	})
+	setTrueCondition(conds, generation, iamv1.ConditionPlanned, iamv1.ReasonObserveOnly, message)
 }
 
 // planSummary says in a few words what a user's plan would change.

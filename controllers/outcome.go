@@ -191,3 +191,16 @@ func plural(n int, noun string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, strings.TrimSuffix(noun, "s"))
 }
+
+// setTrueCondition sets condition typ True with reason and message, and reports
+// whether it was not True before (a change that deserves an event). Conditions besides
+// the kstatus three (Planned, RevocationHeld, InvitationExpired, …) go through it and
+// are removed, when they no longer hold, with meta.RemoveStatusCondition.
+func setTrueCondition(conds *[]metav1.Condition, generation int64, typ, reason, message string) bool {
+	before := meta.FindStatusCondition(*conds, typ)
+	appeared := before == nil || before.Status != metav1.ConditionTrue
+	meta.SetStatusCondition(conds, metav1.Condition{
+		Type: typ, Status: metav1.ConditionTrue, Reason: reason, Message: message, ObservedGeneration: generation,
+	})
+	return appeared
+}

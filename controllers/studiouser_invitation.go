@@ -92,7 +92,7 @@ func (r *StudioUserReconciler) reconcileInvitation(ctx context.Context, run *use
 		metrics.InvitationsSent.Inc()
 		run.invited = st
 	}
-	r.noteInvitationHealth(run)
+	r.noteInvitationHealth(ctx, run)
 	return proceed
 }
 
@@ -105,7 +105,7 @@ func (r *StudioUserReconciler) reconcileInvitation(ctx context.Context, run *use
 // pending its link is useless, so its Secret goes.
 func (r *StudioUserReconciler) refreshInvitation(ctx context.Context, run *userRun) outcome {
 	u := run.u
-	defer r.noteInvitationHealth(run)
+	defer r.noteInvitationHealth(ctx, run)
 	if u.Status.Invitation == nil {
 		u.Status.Invitation = &iamv1.InvitationStatus{State: iamv1.InvitationNotSent}
 		return proceed
@@ -260,43 +260,37 @@ func InvitationSecretName(user string) string {
 // noteInvitationHealth shows an invitation that cannot reach the person: condition
 // InvitationExpired (expired without being accepted, and not renewed: reason
 // RenewalsExhausted once spec.invitation.autoRenew's renewals are spent) and
-// condition InvitationUndeliverable (the Studio gave up delivering the email, with
-// the mail server's reply class, never the address), each with a Warning event when
-// it appears. A new invitation clears both.
-func (r *StudioUserReconciler) noteInvitationHealth(run *userRun) {
+// condition InvitationUndeliverable (the Studio gave up delivering the email of the
+// pending invitation, with the mail server's reply class, never the address), each
+// with a Warning event when it appears. A new invitation clears both.
+func (r *StudioUserReconciler) noteInvitationHealth(ctx context.Context, run *userRun) {
 	u := run.u
 	inv := u.Status.Invitation
 	conds := &u.Status.Conditions
-	expired := inv != nil && inv.State == iamv1.InvitationExpired
-	if expired {
+	if inv != nil && inv.State == iamv1.InvitationExpired {
 		reason, msg := iamv1.ReasonInvitationExpired, fmt.Sprintf("the invitation sent %s expired without being accepted; to send a new one, increase spec.invitation.resend or set spec.invitation.autoRenew", sentWhen(inv))
-		if ar := u.Spec.Invitation.AutoRenew; ar != nil && ar.MaxRenewals > 0 {
+		if ar := u.Spec.Invitation.AutoRenew; ar != nil && ar.MaxRenewals > 0 && inv.Renewals >= ar.MaxRenewals {
 			reason = iamv1.ReasonRenewalsExhausted
 			msg = fmt.Sprintf("the invitation expired without being accepted after %s; to send a new one, increase spec.invitation.resend", plural(int(inv.Renewals), "renewal"))
 		}
-		if r.setInvitationCondition(conds, u.Generation, iamv1.ConditionInvitationExpired, reason, msg) {
+		if setTrueCondition(conds, u.Generation, iamv1.ConditionInvitationExpired, reason, msg) {
 			r.warningEvent(u, EventInvitationExpired, actionInvite, "%s", msg)
 		}
 	} else {
 		meta.RemoveStatusCondition(conds, iamv1.ConditionInvitationExpired)
 	}
-	failed, ok := r.directory.undeliverable.lookup(context.Background(), run.key)
-	if ok && inv != nil && inv.State == iamv1.InvitationPending && sameSend(inv.SentAt, failed.SentAt) {
-		msg := fmt.Sprintf("the Studio could not deliver the invitation email sent %s (mail server reply: %s); check the address and the mail server, then increase spec.invitation.resend", sentWhen(inv), failed.ReplyClass)
-		if r.setInvitationCondition(conds, u.Generation, iamv1.ConditionInvitationUndeliverable, iamv1.ReasonUndeliverable, msg) {
-			r.warningEvent(u, EventInvitationUndeliverable, actionInvite, "%s", msg)
+	// Only a pending invitation can be undeliverable: the listing is not consulted
+	// (nor loaded) for the others.
+	if inv != nil && inv.State == iamv1.InvitationPending {
+		if failed, ok := r.directory.undeliverable.lookup(ctx, run.key); ok && sameSend(inv.SentAt, failed.SentAt) {
+			msg := fmt.Sprintf("the Studio could not deliver the invitation email sent %s (mail server reply: %s); check the address and the mail server, then increase spec.invitation.resend", sentWhen(inv), failed.ReplyClass)
+			if setTrueCondition(conds, u.Generation, iamv1.ConditionInvitationUndeliverable, iamv1.ReasonUndeliverable, msg) {
+				r.warningEvent(u, EventInvitationUndeliverable, actionInvite, "%s", msg)
+			}
+			return
 		}
-	} else {
-		meta.RemoveStatusCondition(conds, iamv1.ConditionInvitationUndeliverable)
 	}
-}
-
-// setInvitationCondition sets condition typ True and reports whether it was not
-// True before (which deserves an event).
-func (r *StudioUserReconciler) setInvitationCondition(conds *[]metav1.Condition, generation int64, typ, reason, msg string) bool {
-	before := meta.FindStatusCondition(*conds, typ)
-	meta.SetStatusCondition(conds, metav1.Condition{Type: typ, Status: metav1.ConditionTrue, Reason: reason, Message: msg, ObservedGeneration: generation})
-	return before == nil || before.Status != metav1.ConditionTrue
+	meta.RemoveStatusCondition(conds, iamv1.ConditionInvitationUndeliverable)
 }
 
 // sentWhen is "at <time>" of an invitation's send, for messages.

@@ -76,8 +76,8 @@ func ParsePlatforms(s string) ([]Platform, error) {
 	return ps, nil
 }
 
-// VersionVariable is the plugin's version, stamped with -X (kubectl studio version).
-const VersionVariable = "github.com/studio-operator/studio-operator/internal/plugin.Version"
+// VersionVariable is the release version, stamped with -X (kubectl studio version).
+const VersionVariable = "github.com/studio-operator/studio-operator/internal/buildinfo.Version"
 
 // BuildFlags are the `go build` flags of the plugin, those of hack/images: -trimpath
 // drops the build directory from the binary, -buildvcs=false the VCS stamp (which a

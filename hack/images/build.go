@@ -11,7 +11,7 @@ import (
 )
 
 // VersionVariable is stamped with the version; `studio-store version` prints it.
-const VersionVariable = "github.com/studio-operator/studio-operator/internal/storeserver.Version"
+const VersionVariable = "github.com/studio-operator/studio-operator/internal/buildinfo.Version"
 
 // BuildFlags are the `go build` flags of the image binaries; the Dockerfile uses the
 // same. -trimpath drops the build directory from the binary and -buildvcs=false the

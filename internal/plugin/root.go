@@ -10,6 +10,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
+
+	"github.com/studio-operator/studio-operator/internal/buildinfo"
 )
 
 // Options are what the commands need from outside.
@@ -54,7 +56,7 @@ func NewRootCommand(o Options) *cobra.Command {
 
 	root := &cobra.Command{
 		Use:     "kubectl-studio",
-		Version: version(),
+		Version: buildinfo.String(),
 		Short:   "See and manage the Studio's users declared with studio-operator",
 		Long: `kubectl studio shows the Studio's users as studio-operator reconciles them: the users
 overview, what a user can do in each environment, who can do something, the audit

@@ -8,17 +8,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/studio-operator/studio-operator/internal/buildinfo"
 	"github.com/studio-operator/studio-operator/internal/store/auth"
 )
-
-// Version is stamped at build time (-ldflags "-X ...storeserver.Version=v1.2.3").
-var Version = ""
 
 const serveExamples = `  # Local development: SQLite file, mails written as .eml files to ./mail
   STUDIO_STORE_ADMIN_TOKEN=dev-token studio-store serve
@@ -108,20 +105,10 @@ func newVersionCommand() *cobra.Command {
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintln(cmd.OutOrStdout(), "studio-store", version())
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), "studio-store", buildinfo.String())
 			return err
 		},
 	}
-}
-
-func version() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(devel)"
 }
 
 func newHashTokenCommand() *cobra.Command {
