@@ -284,7 +284,10 @@ func TestDeliveredExactlyOnceAfterKill(t *testing.T) {
 	_ = l.Close()
 	smtpURL := "smtp://" + smtpAddr
 
-	p := startStore(t, dir, "--smtp-url", smtpURL, "--mail-from", "Studio <studio@example.com>")
+	// A short lease: should the kill land while a retry holds the mail's claim, the
+	// restarted store claims it again within the test's wait.
+	flags := []string{"--smtp-url", smtpURL, "--mail-from", "Studio <studio@example.com>", "--mail-lease", "15s", "--mail-send-timeout", "2s"}
+	p := startStore(t, dir, flags...)
 	inv := seedAndInvite(t, p.client(t, adminToken))
 	// The invitation is committed; delivery has been tried and failed.
 	eventually(t, 10*time.Second, "a failed delivery attempt", func() bool {
@@ -293,7 +296,7 @@ func TestDeliveredExactlyOnceAfterKill(t *testing.T) {
 	p.stop(t, syscall.SIGKILL)
 
 	smtpServer := startSMTP(t, smtpAddr)
-	p = startStore(t, dir, "--smtp-url", smtpURL, "--mail-from", "Studio <studio@example.com>")
+	p = startStore(t, dir, flags...)
 	eventually(t, 30*time.Second, "delivery after the restart", func() bool { return len(smtpServer.received()) > 0 })
 	// Give a duplicate every chance to show up: many poll intervals.
 	time.Sleep(time.Second)

@@ -130,4 +130,10 @@ type Outbox interface {
 	// holds a link. Failing a completed or failed message does nothing; an unknown
 	// id is CodeNotFound.
 	FailOutbox(ctx context.Context, id int64, at time.Time, reason string) error
+	// ReleaseOutbox gives back claimed messages that were not attempted, so that
+	// any worker may claim them at once instead of after the lease. Only messages
+	// still held by that claim (claimed_until, the claim's now + lease) are
+	// released: one whose lease ran out and was claimed again is left alone. It
+	// returns how many were released.
+	ReleaseOutbox(ctx context.Context, ids []int64, claimedUntil time.Time) (int, error)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/studio-operator/studio-operator/internal/buildinfo"
 	"github.com/studio-operator/studio-operator/internal/store/auth"
+	"github.com/studio-operator/studio-operator/internal/store/mail"
 )
 
 const serveExamples = `  # Local development: SQLite file, mails written as .eml files to ./mail
@@ -93,6 +94,8 @@ mail under way is delivered, the database is closed.`,
 	f.StringVar(&cfg.LinkKeyFile, "link-key-file", "", "file with the key that derives invitation tokens: \"hex:<hex>\" or text of at least 16 bytes; required with PostgreSQL "+
 		"(one Secret for every replica); default $"+LinkKeyFileEnv+", else for SQLite a key generated once into <database>.link-key (mode 0600)")
 	f.DurationVar(&cfg.MailPollInterval, "mail-poll-interval", cfg.MailPollInterval, "longest wait between two passes over the mail outbox")
+	f.DurationVar(&cfg.MailLease, "mail-lease", cfg.MailLease, "how long a claimed mail is reserved for this replica: after a crash, its unsent mails are claimed again once it runs out; must exceed --mail-send-timeout by more than "+mail.LeaseMargin.String())
+	f.DurationVar(&cfg.MailSendTimeout, "mail-send-timeout", cfg.MailSendTimeout, "how long one delivery (an SMTP conversation or an .eml write) may take")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a graceful shutdown may take")
 	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn or error")

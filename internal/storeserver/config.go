@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/mail"
+	netmail "net/mail"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/studio-operator/studio-operator/internal/store/mail"
 )
 
 // Config is the configuration of `studio-store serve`.
@@ -37,6 +39,11 @@ type Config struct {
 	LinkKeyFile string
 	// MailPollInterval is the longest the mail worker waits between outbox passes.
 	MailPollInterval time.Duration
+	// MailLease is how long a claimed mail is reserved for this replica; after a
+	// crash its unsent mails wait that long for another claim.
+	MailLease time.Duration
+	// MailSendTimeout bounds one SMTP conversation (or one .eml write).
+	MailSendTimeout time.Duration
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration
 	// LogFormat is text or json; LogLevel debug, info, warn or error.
@@ -52,6 +59,8 @@ const (
 	DefaultMailFrom         = "Studio <studio@localhost>"
 	DefaultInvitationTTL    = 168 * time.Hour
 	DefaultMailPollInterval = 10 * time.Second
+	DefaultMailLease        = mail.DefaultLease
+	DefaultMailSendTimeout  = mail.DefaultSendTimeout
 	DefaultShutdownTimeout  = 30 * time.Second
 	DefaultLogFormat        = "text"
 	DefaultLogLevel         = "info"
@@ -66,6 +75,8 @@ func DefaultConfig() Config {
 		MailFrom:         DefaultMailFrom,
 		InvitationTTL:    DefaultInvitationTTL,
 		MailPollInterval: DefaultMailPollInterval,
+		MailLease:        DefaultMailLease,
+		MailSendTimeout:  DefaultMailSendTimeout,
 		ShutdownTimeout:  DefaultShutdownTimeout,
 		LogFormat:        DefaultLogFormat,
 		LogLevel:         DefaultLogLevel,
@@ -84,6 +95,8 @@ var (
 	errMailDir      = errors.New("--mail-dir is required when --smtp-url is not set")
 	errTTL          = errors.New("--invitation-ttl must be positive")
 	errPollInterval = errors.New("--mail-poll-interval must be positive")
+	errSendTimeout  = errors.New("--mail-send-timeout must be positive")
+	errMailLease    = fmt.Errorf("--mail-lease must exceed --mail-send-timeout by more than %v (the time to record the last send)", mail.LeaseMargin)
 	errShutdown     = errors.New("--shutdown-timeout must be positive")
 	errLogFormat    = errors.New("--log-format must be text or json")
 	errLogLevel     = errors.New("--log-level must be debug, info, warn or error")
@@ -111,11 +124,13 @@ func (c Config) Validate() error {
 	check(c.PublicURL == "" || validHTTPURL(c.PublicURL), errPublicURL)
 	check(c.TokensFile != "" || c.AdminToken != "", errNoTokens)
 	check(c.SMTPURL == "" || validSMTPURL(c.SMTPURL), errSMTPURL)
-	_, mailFromErr := mail.ParseAddress(c.MailFrom)
+	_, mailFromErr := netmail.ParseAddress(c.MailFrom)
 	check(mailFromErr == nil, errMailFrom)
 	check(c.SMTPURL != "" || c.MailDir != "", errMailDir)
 	check(c.InvitationTTL > 0, errTTL)
 	check(c.MailPollInterval > 0, errPollInterval)
+	check(c.MailSendTimeout > 0, errSendTimeout)
+	check(c.MailSendTimeout <= 0 || c.MailLease > c.MailSendTimeout+mail.LeaseMargin, errMailLease)
 	check(c.ShutdownTimeout > 0, errShutdown)
 	_, formatErr := newLogHandlerFunc(c.LogFormat)
 	check(formatErr == nil, errLogFormat)

@@ -82,7 +82,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	mailMetrics := mail.NewMetrics()
 	registry.MustRegister(mailMetrics.Collectors()...)
 	worker, err := mail.NewWorker(st, sender, mail.WorkerOptions{
-		From: cfg.MailFrom, PollInterval: cfg.MailPollInterval, Logger: log, Metrics: mailMetrics,
+		From: cfg.MailFrom, PollInterval: cfg.MailPollInterval, Lease: cfg.MailLease, SendTimeout: cfg.MailSendTimeout,
+		Logger: log, Metrics: mailMetrics,
 	})
 	if err != nil {
 		_ = listener.Close()

@@ -28,6 +28,10 @@ const (
 // the worker's context ends: a sent mail that is not marked complete is sent again.
 const bookkeepingTimeout = 10 * time.Second
 
+// LeaseMargin is how much longer than SendTimeout the Lease must be: the time to
+// record the outcome of the last send.
+const LeaseMargin = bookkeepingTimeout
+
 var (
 	errWorkerFrom = errors.New("mail worker: " + errBadMailFrom.Error())
 	errShortLease = fmt.Errorf("mail worker: Lease must exceed SendTimeout by more than %v", bookkeepingTimeout)
@@ -232,8 +236,9 @@ func (w *Worker) DeliverDue(ctx context.Context) (int, error) {
 	// by another worker as well: such messages are left to a later claim.
 	startBy := now.Add(w.opts.Lease - w.opts.SendTimeout - bookkeepingTimeout)
 	var errs []error
-	for _, m := range msgs {
+	for i, m := range msgs {
 		if ctx.Err() != nil || w.opts.Clock().After(startBy) {
+			errs = append(errs, w.release(ctx, msgs[i:], now.Add(w.opts.Lease)))
 			break
 		}
 		if err := w.deliver(ctx, m); err != nil {
@@ -241,6 +246,24 @@ func (w *Worker) DeliverDue(ctx context.Context) (int, error) {
 		}
 	}
 	return len(msgs), errors.Join(errs...)
+}
+
+// release gives back the messages of a claim that this pass did not attempt (it is
+// stopping, or the lease is running short), so that this or another worker claims
+// them at once rather than after the lease. A failed release only delays them.
+func (w *Worker) release(ctx context.Context, msgs []store.OutboxMessage, claimedUntil time.Time) error {
+	ids := make([]int64, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+	defer cancel()
+	n, err := w.outbox.ReleaseOutbox(bctx, ids, claimedUntil)
+	if err != nil {
+		return fmt.Errorf("release %d unsent outbox messages: %w", len(ids), err)
+	}
+	w.opts.Logger.Info("unsent mails released for the next claim", "released", n)
+	return nil
 }
 
 // deliver sends one message and records the outcome. Sending and recording run on a
@@ -278,10 +301,11 @@ func (w *Worker) deliver(ctx context.Context, m store.OutboxMessage) error {
 	}
 	delay := w.opts.Backoff(attempt)
 	next := now.Add(delay)
-	log.Warn("mail delivery failed; will retry", "error_class", class, "error", reason, "retry_in", delay)
 	if err := w.outbox.RetryOutbox(bctx, m.ID, next, reason); err != nil {
+		log.Error("mail delivery failed and its retry not recorded; it is tried again when its lease runs out", "error_class", class, "error", reason)
 		return fmt.Errorf("schedule retry of outbox message %d: %w", m.ID, err)
 	}
+	log.Warn("mail delivery failed; will retry", "error_class", class, "error", reason, "retry_in", delay)
 	w.noteRetry(next)
 	return nil
 }

@@ -462,7 +462,7 @@ func (s slowSender) Send(ctx context.Context, from, to string, msg []byte) error
 	return s.Sender.Send(ctx, from, to, msg)
 }
 
-func TestWorkerLeavesMessagesWhoseLeaseRunsShort(t *testing.T) {
+func TestWorkerReleasesMessagesWhoseLeaseRunsShort(t *testing.T) {
 	clock := newTestClock()
 	st := newTestStore(t, clock.Now)
 	for _, key := range []string{"alice", "bob", "carol"} {
@@ -491,12 +491,10 @@ func TestWorkerLeavesMessagesWhoseLeaseRunsShort(t *testing.T) {
 	if got := countFiles(); got != 2 {
 		t.Fatalf("first pass delivered %d, want 2 (the third started too late)", got)
 	}
-	if n := deliverDue(t, w); n != 0 {
-		t.Fatalf("claimed %d while the third is still leased", n)
-	}
-	clock.Advance(40 * time.Second) // the lease of the third has run out
+	// The third was given back, not left to its lease: the next pass claims it at
+	// once, with a fresh lease long enough to send it.
 	if n := deliverDue(t, w); n != 1 {
-		t.Fatalf("claimed %d after the lease, want 1", n)
+		t.Fatalf("claimed %d right after the first pass, want the released third", n)
 	}
 	if got := countFiles(); got != 3 {
 		t.Errorf("delivered %d in all, want 3", got)
@@ -504,6 +502,60 @@ func TestWorkerLeavesMessagesWhoseLeaseRunsShort(t *testing.T) {
 	for _, r := range st.outboxRows(t) {
 		if !r.Completed || r.Attempts != 0 {
 			t.Errorf("outbox row %+v, want completed without failed attempts", r)
+		}
+	}
+}
+
+// stoppingSender stands for a SIGTERM that arrives during the first delivery: it
+// ends the worker's context, then sends.
+type stoppingSender struct {
+	mailpkg.Sender
+	stop context.CancelFunc
+}
+
+func (s stoppingSender) Send(ctx context.Context, from, to string, msg []byte) error {
+	s.stop()
+	return s.Sender.Send(ctx, from, to, msg)
+}
+
+func TestWorkerStoppingReleasesWhatItDidNotSend(t *testing.T) {
+	clock := newTestClock()
+	st := newTestStore(t, clock.Now)
+	for _, key := range []string{"alice", "bob", "carol"} {
+		st.invite(t, key, key+"@example.com", "")
+	}
+	dir := filepath.Join(t.TempDir(), "mail")
+	dirSender, err := mailpkg.NewDirSender(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	logs := &logBuffer{}
+	w, _, _ := newTestWorker(t, st, stoppingSender{Sender: dirSender, stop: stop}, clock, logs, nil)
+	if n, err := w.DeliverDue(ctx); n != 3 || err != nil {
+		t.Fatalf("DeliverDue = %d, %v; want 3 claimed and no error", n, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("delivered %d while stopping, want the one under way", len(entries))
+	}
+	released := false
+	for _, r := range logs.Records(t) {
+		released = released || (r["msg"] == "unsent mails released for the next claim" && r["released"] == float64(2))
+	}
+	if !released {
+		t.Errorf("the release of 2 mails is not logged: %v", logs.Records(t))
+	}
+
+	// Another replica, at the same instant: the two unsent mails are its to claim,
+	// untried, rather than after the stopped worker's lease.
+	msgs, err := st.ClaimOutbox(t.Context(), clock.Now(), 10, time.Minute)
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("ClaimOutbox after the stop = %d messages, %v; want the 2 released", len(msgs), err)
+	}
+	for _, m := range msgs {
+		if m.Attempts != 0 {
+			t.Errorf("released message %d has %d attempts, want 0", m.ID, m.Attempts)
 		}
 	}
 }

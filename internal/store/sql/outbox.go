@@ -106,6 +106,32 @@ func (s *Store) FailOutbox(ctx context.Context, id int64, at time.Time, reason s
 	})
 }
 
+// ReleaseOutbox ends the lease of the given messages that are still held by the
+// claim that set claimedUntil and were neither completed nor failed. Attempts and
+// the next attempt time are unchanged: a released message was not tried.
+func (s *Store) ReleaseOutbox(ctx context.Context, ids []int64, claimedUntil time.Time) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	if len(ids) > maxClaim {
+		return 0, store.Errorf(store.CodeInvalid, "ids", msgClaimLimit)
+	}
+	var released int
+	err := s.write(ctx, store.Caller{}, outboxPartition, func(ctx context.Context, t *writeTx) error {
+		released = 0
+		for _, id := range ids {
+			n, err := t.execRows(ctx, "UPDATE outbox SET claimed_until = 0 WHERE id = ? AND claimed_until = ? AND completed_at IS NULL AND failed_at IS NULL",
+				id, micros(claimedUntil))
+			if err != nil {
+				return err
+			}
+			released += int(n)
+		}
+		return nil
+	})
+	return released, err
+}
+
 // outboxExists is nil for an existing message, CodeNotFound otherwise.
 func (t *writeTx) outboxExists(ctx context.Context, id int64) error {
 	var one int

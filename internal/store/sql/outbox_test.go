@@ -150,3 +150,37 @@ func TestRedactError(t *testing.T) {
 		}
 	}
 }
+
+func TestOutboxReleaseGivesBackOnlyItsOwnClaim(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store, _ *storetest.Clock) {
+		invite(t, s, 3)
+		now := storetest.Start
+		first, err := s.ClaimOutbox(bg, now, 10, time.Minute)
+		if err != nil || len(first) != 3 {
+			t.Fatalf("claim = %v, %v; want all 3", ids(first), err)
+		}
+		if err := s.CompleteOutbox(bg, first[0].ID, now); err != nil {
+			t.Fatal(err)
+		}
+		// The completed message is not released; the two unsent ones are.
+		n, err := s.ReleaseOutbox(bg, ids(first), now.Add(time.Minute))
+		if err != nil || n != 2 {
+			t.Fatalf("ReleaseOutbox = %d, %v; want 2", n, err)
+		}
+		again, err := s.ClaimOutbox(bg, now.Add(time.Second), 10, time.Minute)
+		if err != nil || len(again) != 2 || again[0].Attempts != 0 {
+			t.Fatalf("claim after the release = %v, %v; want the 2 unsent, untried", ids(again), err)
+		}
+		// A stale release (the first claim's lease) leaves the new claim alone.
+		n, err = s.ReleaseOutbox(bg, ids(again), now.Add(time.Minute))
+		if err != nil || n != 0 {
+			t.Fatalf("stale ReleaseOutbox = %d, %v; want 0", n, err)
+		}
+		if none, err := s.ClaimOutbox(bg, now.Add(2*time.Second), 10, time.Minute); err != nil || len(none) != 0 {
+			t.Fatalf("claim while the second claim holds them = %v, %v", ids(none), err)
+		}
+		if n, err := s.ReleaseOutbox(bg, nil, now); err != nil || n != 0 {
+			t.Fatalf("ReleaseOutbox of nothing = %d, %v", n, err)
+		}
+	})
+}
