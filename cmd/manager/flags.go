@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/tools/leaderelection"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -34,6 +35,7 @@ const (
 	errBadRenew     = "--leader-elect-renew-deadline must be positive"
 	errRenewFmt     = "--leader-elect-renew-deadline (%s) must be shorter than --leader-elect-lease-duration (%s)"
 	errBadRetry     = "--leader-elect-retry-period must be positive"
+	errMemoryFmt    = "--memory-limit must be a quantity of bytes such as 256Mi or 1G, at least 32Mi: %s"
 	errRetryFmt     = "--leader-elect-retry-period (%s) must be shorter than --leader-elect-renew-deadline (%s) / 1.2 (client-go's jitter)"
 )
 
@@ -57,6 +59,7 @@ type config struct {
 	metricsAddr             string
 	probeAddr               string
 	pprofAddr               string
+	memoryLimit             int64
 	zap                     zap.Options
 }
 
@@ -90,6 +93,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&c.metricsAddr, "metrics-bind-address", ":8080", "Address of the metrics endpoint; 0 disables it.")
 	fs.StringVar(&c.probeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; 0 disables them.")
 	fs.StringVar(&c.pprofAddr, "pprof-bind-address", "", "Address of Go's /debug/pprof/ profiles, e.g. 127.0.0.1:6060; empty (the default) serves none.")
+	memory := fs.String("memory-limit", "", "The container's memory limit (e.g. 256Mi), of which "+
+		"90% becomes Go's soft memory limit; default: the limit of the manager's cgroup, if any. GOMEMLIMIT, when set, wins.")
 	c.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -117,6 +122,13 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	if err := validateLease(c.leaseDuration, c.renewDeadline, c.retryPeriod); err != nil {
 		return config{}, err
 	}
+	if *memory != "" {
+		q, err := resource.ParseQuantity(*memory)
+		if err != nil || q.Value() < minMemoryLimit {
+			return config{}, fmt.Errorf(errMemoryFmt, *memory)
+		}
+		c.memoryLimit = q.Value()
+	}
 	token, err := readToken(tokenFile, getenv)
 	if err != nil {
 		return config{}, err
@@ -124,6 +136,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	c.storeToken = token
 	return c, nil
 }
+
+// minMemoryLimit is the smallest --memory-limit taken: below it the manager could
+// not hold even a small organisation, and the value is more likely a typo (256M
+// meant as 256Mi is fine; 256 is not).
+const minMemoryLimit = 32 << 20
 
 // validateLease checks the leader-election timings as client-go's elector does
 // (lease > renew > 1.2 × retry, all positive), so that a bad value stops the manager

@@ -161,3 +161,36 @@ func TestParseFlagsLeaderElection(t *testing.T) {
 		})
 	}
 }
+
+func TestParseFlagsMemoryLimit(t *testing.T) {
+	env := func(string) string { return "x" }
+	cases := map[string]struct {
+		arg     string
+		want    int64
+		wantErr bool
+	}{
+		"default: the cgroup's": {arg: "", want: 0},
+		"binary units":          {arg: "256Mi", want: 256 << 20},
+		"decimal units":         {arg: "1G", want: 1e9},
+		"bytes without a unit":  {arg: "256", wantErr: true},
+		"not a quantity":        {arg: "lots", wantErr: true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			args := []string{"--store-url", "http://s"}
+			if tc.arg != "" {
+				args = append(args, "--memory-limit", tc.arg)
+			}
+			c, err := parseFlags(args, env, io.Discard)
+			if tc.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "--memory-limit") {
+					t.Fatalf("err = %v, want one naming --memory-limit", err)
+				}
+				return
+			}
+			if err != nil || c.memoryLimit != tc.want {
+				t.Fatalf("memoryLimit = %d, %v; want %d", c.memoryLimit, err, tc.want)
+			}
+		})
+	}
+}

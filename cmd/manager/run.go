@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 
 	"github.com/studio-operator/studio-operator/controllers"
 	"github.com/studio-operator/studio-operator/internal/operator"
+	"github.com/studio-operator/studio-operator/internal/operator/memlimit"
 )
 
 const (
@@ -33,6 +36,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&cfg.zap), zap.WriteTo(stderr)))
 	log := ctrl.Log.WithName("setup")
+	softLimit, source, err := setMemoryLimit(cfg.memoryLimit, getenv)
+	if err != nil {
+		log.Error(err, "the cgroup's memory limit is unreadable; Go's soft memory limit is left to --memory-limit and GOMEMLIMIT")
+	}
 
 	restCfg, err := restConfig(cfg.kubeconfig)
 	if err != nil {
@@ -69,8 +76,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	log.Info("starting", "instanceID", cfg.instanceID, "namespace", cfg.namespace, "resyncPeriod", cfg.resyncPeriod.String(),
 		"kubeAPIQPS", cfg.kubeAPIQPS, "kubeAPIBurst", cfg.kubeAPIBurst, "maxConcurrentReconciles", cfg.maxConcurrentReconciles,
-		"leaderElect", cfg.leaderElect, "leaseDuration", cfg.leaseDuration.String(), "renewDeadline", cfg.renewDeadline.String(), "retryPeriod", cfg.retryPeriod.String())
+		"leaderElect", cfg.leaderElect, "leaseDuration", cfg.leaseDuration.String(), "renewDeadline", cfg.renewDeadline.String(), "retryPeriod", cfg.retryPeriod.String(),
+		"goMemoryLimitBytes", softLimit, "goMemoryLimitSource", source)
 	return mgr.Start(ctx)
+}
+
+// setMemoryLimit sets Go's soft memory limit from --memory-limit or the cgroup
+// (memlimit.Decide) and returns it as Go has it, with where it came from.
+func setMemoryLimit(flagLimit int64, getenv func(string) string) (int64, memlimit.Source, error) {
+	self, _ := os.ReadFile("/proc/self/cgroup") // none outside Linux: no cgroup limit
+	cgroup, err := memlimit.Cgroup("/sys/fs/cgroup", string(self))
+	limit, source := memlimit.Decide(getenv("GOMEMLIMIT"), flagLimit, cgroup)
+	if limit > 0 {
+		debug.SetMemoryLimit(limit)
+	}
+	return debug.SetMemoryLimit(-1), source, err
 }
 
 // restConfig loads --kubeconfig when given, else what controller-runtime finds

@@ -22,8 +22,8 @@ import (
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/controllers"
+	"github.com/studio-operator/studio-operator/internal/operator/cachetrim"
 	"github.com/studio-operator/studio-operator/internal/operator/metrics"
-	"github.com/studio-operator/studio-operator/internal/operator/provenance"
 	"github.com/studio-operator/studio-operator/internal/store"
 	storeclient "github.com/studio-operator/studio-operator/internal/store/client"
 )
@@ -139,9 +139,8 @@ func NewManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		GracefulShutdownTimeout:       o.GracefulShutdownTimeout,
 		// Invitation Secrets are read directly; never cache the cluster's Secrets.
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
-		// The cache keeps only what decisions read (10,000 users and 20,000
-		// bindings fit in well under 250 MiB).
-		Cache: cache.Options{DefaultTransform: provenance.TrimForCache},
+		// The cache keeps only what decisions read, and each repeated string once.
+		Cache: cache.Options{DefaultTransform: cachetrim.New(controllers.FieldManager)},
 	}
 	if o.Logger.GetSink() != nil {
 		opts.Logger = o.Logger

@@ -191,6 +191,12 @@ type managerProc struct {
 // has logged "Starting workers" (its caches are synced then).
 const managerControllers = 4
 
+// ShippedMemoryLimit is the manager container's memory limit in the shipped
+// Deployment (config/manager and the Helm chart's default values). A manager in a pod
+// reads it from its cgroup and gives 90% of it to Go as a soft limit; the benchmark
+// runs the manager as a plain process, so it passes the same limit as --memory-limit.
+const ShippedMemoryLimit = "256Mi"
+
 // startManager runs the manager against the control plane in kubeconfig and the
 // store, with the shipped defaults except what the benchmark must set, plus extra.
 // It returns once all controllers have started their workers, so that timing does
@@ -207,6 +213,7 @@ func startManager(ctx context.Context, bin, dir, kubeconfig string, st *storePro
 		"--metrics-bind-address", metricsAddr,
 		"--health-probe-bind-address", "0",
 		"--resync-period", resync.String(),
+		"--memory-limit", ShippedMemoryLimit,
 	}, extra...)
 	p, err := startProc("manager", bin, args, []string{"STUDIO_STORE_TOKEN=" + st.token}, filepath.Join(dir, "manager.log"))
 	if err != nil {

@@ -144,7 +144,7 @@ func RenderRegion(r *Results) string {
 	p("- Go: `%s`\n", r.GoVersion)
 	p("- CPU: %s (%d cores)\n", r.CPU, r.Cores)
 	p("- Load average (1, 5, 15 min) before: %s; after: %s\n", r.LoadBefore, r.LoadAfter)
-	p("- Manager: shipped defaults, `--resync-period %s`", r.ResyncPeriod)
+	p("- Manager: shipped defaults, `--resync-period %s`, `--memory-limit %s` (the shipped Deployment's memory limit, which a manager in a pod reads from its cgroup)", r.ResyncPeriod, ShippedMemoryLimit)
 	if len(r.ManagerArgs) > 0 {
 		p(", extra arguments `%s`", strings.Join(r.ManagerArgs, " "))
 	}

@@ -214,33 +214,3 @@ func changedAt(obj metav1.Object, self string) time.Time {
 	}
 	return at
 }
-
-// TrimForCache drops what no decision of the operator reads from an object kept in
-// its informer cache, to keep the cache small: the field sets of the managedFields
-// entries (provenance needs only each entry's manager, operation, subresource and
-// time) and kubectl's last-applied-configuration annotation (a second copy of the
-// object). It is a cache transform: it returns obj, changed in place.
-func TrimForCache(obj any) (any, error) {
-	o, ok := obj.(metav1.Object)
-	if !ok {
-		return obj, nil
-	}
-	if entries := o.GetManagedFields(); len(entries) > 0 {
-		trimmed := make([]metav1.ManagedFieldsEntry, len(entries))
-		for i, e := range entries {
-			e.FieldsV1 = nil
-			trimmed[i] = e
-		}
-		o.SetManagedFields(trimmed)
-	}
-	if a := o.GetAnnotations(); a != nil {
-		if _, ok := a[lastAppliedAnnotation]; ok {
-			delete(a, lastAppliedAnnotation)
-			o.SetAnnotations(a)
-		}
-	}
-	return obj, nil
-}
-
-// lastAppliedAnnotation is where `kubectl apply` keeps the configuration it applied.
-const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"

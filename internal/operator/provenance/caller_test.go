@@ -153,44 +153,6 @@ func TestLastChanged(t *testing.T) {
 	}
 }
 
-// The cache transform keeps every answer provenance gives, and drops the bulk.
-func TestTrimForCacheKeepsProvenance(t *testing.T) {
-	fields := &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:subjects":{}}}`)}
-	mk := func() *metav1.PartialObjectMetadata {
-		return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
-			Name: "b", Namespace: "team-a", Generation: 3,
-			Annotations: map[string]string{
-				"kubectl.kubernetes.io/last-applied-configuration": `{"big":"copy"}`,
-				"keep": "me",
-			},
-			ManagedFields: []metav1.ManagedFieldsEntry{
-				{Manager: "kubectl-client-side-apply", Operation: metav1.ManagedFieldsOperationUpdate, Time: at(1), FieldsType: "FieldsV1", FieldsV1: fields},
-				{Manager: "flux", Operation: metav1.ManagedFieldsOperationApply, Time: at(5), FieldsType: "FieldsV1", FieldsV1: fields},
-				{Manager: "studio-operator", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status", Time: at(9), FieldsV1: fields},
-			},
-		}}
-	}
-	full, trimmed := mk(), mk()
-	if _, err := provenance.TrimForCache(trimmed); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range trimmed.ManagedFields {
-		if e.FieldsV1 != nil {
-			t.Errorf("entry of %s keeps its field set", e.Manager)
-		}
-	}
-	if _, ok := trimmed.Annotations["kubectl.kubernetes.io/last-applied-configuration"]; ok || trimmed.Annotations["keep"] != "me" {
-		t.Errorf("annotations after trimming: %v", trimmed.Annotations)
-	}
-	if diff := cmp.Diff(provenance.Caller("RoleBinding", full, "m", "studio-operator"),
-		provenance.Caller("RoleBinding", trimmed, "m", "studio-operator")); diff != "" {
-		t.Errorf("caller changed by trimming (-full +trimmed):\n%s", diff)
-	}
-	if _, err := provenance.TrimForCache("not an object"); err != nil {
-		t.Errorf("a non-object is passed through, got %v", err)
-	}
-}
-
 func TestSeenChangesAreCreditedToTheirEditNotTheLastEditor(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	entry := func(manager string, at time.Time) metav1.ManagedFieldsEntry {
