@@ -50,6 +50,10 @@ docs: ## Regenerate docs/crd-reference.md from the CRDs in config/crd/bases.
 	go run ./hack/crdref config/crd/bases > docs/crd-reference.md.tmp
 	mv docs/crd-reference.md.tmp docs/crd-reference.md
 
+.PHONY: argocd-health
+argocd-health: ## Regenerate config/argocd/argocd-cm-patch.yaml from the health check config/argocd/health/studio-operator.lua.
+	go test ./internal/argocdhealth -count=1 -run 'TestArgoCDPatchMatchesScripts$$' -update
+
 .PHONY: lint
 lint: vet ## Check formatting and vet (no network tools needed).
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
@@ -71,10 +75,10 @@ ui-screenshots: chromium ## Regenerate the screenshots of the store's pages in d
 	STUDIO_UI_SCREENSHOTS=$(CURDIR)/docs/images go test -count=1 -run 'TestBrowser$$' ./internal/store/ui/
 
 .PHONY: verify
-verify: manifests generate docs chart-files ## Fail if generated files (CRDs, RBAC, deepcopy, CRD reference, chart copies) or go.mod drifted.
+verify: manifests generate docs argocd-health chart-files ## Fail if generated files (CRDs, RBAC, deepcopy, CRD reference, Argo CD health patch, chart copies) or go.mod drifted.
 	go mod tidy
 	@if [ -n "$$(git status --porcelain -- api config docs/crd-reference.md charts go.mod go.sum)" ]; then \
-		echo "generated files are out of date; run 'make manifests generate docs chart-files' and 'go mod tidy' and commit:"; \
+		echo "generated files are out of date; run 'make manifests generate docs argocd-health chart-files' and 'go mod tidy' and commit:"; \
 		git status --porcelain -- api config docs/crd-reference.md charts go.mod go.sum; git diff -- api config docs/crd-reference.md charts go.mod go.sum | head -50; exit 1; fi
 
 CHART_DIR ?= charts/studio-operator

@@ -24,7 +24,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
-	"github.com/studio-operator/studio-operator/internal/operator/metrics"
 	"github.com/studio-operator/studio-operator/internal/operator/planner"
 	"github.com/studio-operator/studio-operator/internal/operator/provenance"
 	"github.com/studio-operator/studio-operator/internal/store"
@@ -99,30 +98,18 @@ func (r *AgencyReconciler) reconcileRecord(ctx context.Context, a *iamv1.Agency)
 		return out
 	}
 
-	want := store.AgencySpec{DisplayName: a.Spec.DisplayName}
-	got, err := r.store.GetAgency(ctx, a.Name)
-	if err != nil && !store.IsNotFound(err) {
+	rec := agencyRecord{r: &r.reconciler, a: a}
+	got, facts, err := rec.observe(ctx)
+	if err != nil {
 		return fromStoreError(err, iamv1.ReasonAgencyNotReady)
 	}
 	if a.Spec.ManagementPolicy == iamv1.ManagementObserve {
-		return r.observeAgency(ctx, a, got, err == nil, envs)
+		return r.observeAgency(ctx, a, got, facts.exists, envs)
 	}
 	a.Status.Plan = nil
 	setPlanned(&a.Status.Conditions, a.Generation, false, "")
-	switch {
-	case err == nil && got.DisplayName == want.DisplayName && got.ManagedBy == r.opts.InstanceID:
-		a.Status.StudioKey = a.Name
-		return ready(iamv1.ReasonSucceeded, msgAgencyReady)
-	case err != nil && !store.IsNotFound(err):
+	if _, err := applyRecord(ctx, &r.reconciler, a, kindAgency, rec, got, facts); err != nil {
 		return fromStoreError(err, iamv1.ReasonAgencyNotReady)
-	}
-	drift := err == nil && got.ManagedBy == r.opts.InstanceID && reconciledBefore(a, a.Status.Conditions)
-	caller := provenance.Caller(kindAgency, a, r.opts.InstanceID, FieldManager)
-	if _, _, err := r.store.PutAgency(ctx, caller, a.Name, want); err != nil {
-		return fromStoreError(err, iamv1.ReasonAgencyNotReady)
-	}
-	if drift {
-		r.noteDrift(a, kindAgency)
 	}
 	a.Status.StudioKey = a.Name
 	return ready(iamv1.ReasonSucceeded, msgAgencyReady)
@@ -431,18 +418,4 @@ func countLive(envs []iamv1.Environment) int {
 		}
 	}
 	return n
-}
-
-// reconciledBefore reports whether the object's current generation was already
-// reconciled successfully: then a store record that differs from it was changed
-// outside the operator (drift), not by a new spec.
-func reconciledBefore(obj metav1.Object, conds []metav1.Condition) bool {
-	c := meta.FindStatusCondition(conds, iamv1.ConditionReady)
-	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == obj.GetGeneration()
-}
-
-// noteDrift records a corrected drift (the store audits it as drift.corrected).
-func (r *reconciler) noteDrift(obj client.Object, kind string) {
-	metrics.DriftCorrected.WithLabelValues(kind).Inc()
-	r.normalEvent(obj, EventDriftCorrected, actionReconcile, "the Studio record was changed outside the operator; set back to the declared state")
 }

@@ -77,26 +77,21 @@ func (r *EnvironmentReconciler) reconcileRecord(ctx context.Context, env *iamv1.
 
 	key := planner.StoreEnvironmentKey(client.ObjectKeyFromObject(env))
 	want := store.EnvironmentSpec{Agency: res.Agency, DisplayName: env.Spec.DisplayName}
-	listed, ok := r.environments.lookup(ctx, key)
+	rec := environmentRecord{r: &r.reconciler, env: env, key: key, want: want, listing: r.environments}
+	listed, facts, err := rec.observe(ctx)
+	if err != nil {
+		return fromStoreError(err, iamv1.ReasonAgencyNotReady)
+	}
 	observed, err := r.observe.observedFor(ctx, res.Agency)
 	if err != nil {
 		return kubeFailed(err)
 	}
 	if observed {
-		return r.observeRecord(env, res.Agency, key, listed, ok, want)
+		return r.observeRecord(env, res.Agency, key, listed, facts.exists, want)
 	}
 	setPlanned(&env.Status.Conditions, env.Generation, false, "")
-	if !ok || listed.Agency != want.Agency || listed.DisplayName != want.DisplayName || listed.ManagedBy != r.opts.InstanceID {
-		caller := provenance.Caller(kindEnvironment, env, r.opts.InstanceID, FieldManager)
-		stored, result, err := r.store.PutEnvironment(ctx, caller, key, want)
-		if err != nil {
-			return fromStoreError(err, iamv1.ReasonAgencyNotReady)
-		}
-		r.environments.note(key, stored)
-		ours := !ok || listed.ManagedBy == r.opts.InstanceID // an adoption is no drift
-		if result == store.Updated && ours && reconciledBefore(env, env.Status.Conditions) {
-			r.noteDrift(env, kindEnvironment)
-		}
+	if _, err := applyRecord(ctx, &r.reconciler, env, kindEnvironment, rec, listed, facts); err != nil {
+		return fromStoreError(err, iamv1.ReasonAgencyNotReady)
 	}
 	env.Status.StudioKey = key
 	env.Status.Agency = res.Agency

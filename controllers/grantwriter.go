@@ -73,7 +73,10 @@ func (g *grantWriter) write(ctx context.Context, caller store.Caller, key string
 		g.applied.set(key, want)
 		return grantWrite{held: want, revocationsHeld: revocationsHeld, planned: planned}, nil
 	}
-	drift := g.applied.is(key, want)
+	// The grant set is the user's, whose record this instance manages by now (the
+	// profile is written first); what is wanted was confirmed when this process
+	// last saw the store hold exactly it.
+	facts := recordFacts{exists: true, ours: true, confirmed: g.applied.is(key, want)}
 	held, left, changed, err := g.put(ctx, caller, key, want)
 	if err != nil {
 		return grantWrite{}, err
@@ -89,7 +92,7 @@ func (g *grantWriter) write(ctx context.Context, caller store.Caller, key string
 	}
 	g.applied.set(key, held)
 	g.listing.note(key, held)
-	return grantWrite{held: held, left: left, drift: changed && drift, revocationsHeld: revocationsHeld, planned: planned}, nil
+	return grantWrite{held: held, left: left, drift: facts.driftCorrected(changed), revocationsHeld: revocationsHeld, planned: planned}, nil
 }
 
 // holdObserved returns want with the scopes of agencies under Observe as the store

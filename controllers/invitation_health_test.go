@@ -11,7 +11,7 @@ import (
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/controllers"
 	"github.com/studio-operator/studio-operator/internal/operator/metrics"
-	"github.com/studio-operator/studio-operator/internal/operator/teststore"
+	"github.com/studio-operator/studio-operator/internal/storeserver/teststore"
 )
 
 // withStore runs the rest of the spec with the manager on a store of its own, started

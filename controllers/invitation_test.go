@@ -15,8 +15,8 @@ import (
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/controllers"
-	"github.com/studio-operator/studio-operator/internal/operator/teststore"
 	"github.com/studio-operator/studio-operator/internal/store"
+	"github.com/studio-operator/studio-operator/internal/storeserver/teststore"
 )
 
 func mailsTo(u *iamv1.StudioUser) func() (int, error) {

@@ -3,8 +3,8 @@ package controllers
 import (
 	"testing"
 
-	"github.com/studio-operator/studio-operator/internal/operator/teststore"
 	"github.com/studio-operator/studio-operator/internal/store"
+	"github.com/studio-operator/studio-operator/internal/storeserver/teststore"
 )
 
 // startStore starts an in-process store on a real SQLite file for one test.

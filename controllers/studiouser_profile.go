@@ -68,25 +68,18 @@ func (r *StudioUserReconciler) revokeOnly(ctx context.Context, run *userRun) {
 	st.Access, st.Environments = kept, int32(len(kept))
 }
 
-// profileInStore returns the user as the store has it once it matches want. A user
-// the recent listing shows as wanted costs no request; otherwise the user is written
-// (PutUser, which the store turns into a no-op when the record already matches), and
-// an update of a record whose object's generation was already reconciled is a drift
-// someone made in the Studio, now corrected.
+// profileInStore returns the user as the store has it once it matches want
+// (profileRecord): a user the recent listing shows as wanted costs no request.
 func (r *StudioUserReconciler) profileInStore(ctx context.Context, run *userRun, want store.UserSpec) (store.User, outcome) {
-	listed, ok := r.directory.users.lookup(ctx, run.key)
-	if ok && planner.ProfileInSync(want, listed, r.opts.InstanceID) {
-		return listed, proceed
+	rec := profileRecord{r: r, run: run, want: want}
+	listed, facts, err := rec.observe(ctx)
+	if err == nil {
+		listed, err = applyRecord(ctx, &r.reconciler, run.u, kindStudioUser, rec, listed, facts)
 	}
-	stored, result, err := r.store.PutUser(ctx, run.caller, run.key, want)
 	if err != nil {
 		return store.User{}, fromStoreError(err, "")
 	}
-	ours := !ok || listed.ManagedBy == r.opts.InstanceID // an adoption is no drift
-	if result == store.Updated && ours && reconciledBefore(run.u, run.u.Status.Conditions) {
-		r.noteDrift(run.u, kindStudioUser)
-	}
-	return stored, proceed
+	return listed, proceed
 }
 
 // setProfileStatus copies what the store says about the user into status.

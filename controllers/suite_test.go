@@ -29,8 +29,8 @@ import (
 	"github.com/studio-operator/studio-operator/controllers"
 	"github.com/studio-operator/studio-operator/internal/operator"
 	"github.com/studio-operator/studio-operator/internal/operator/metrics"
-	"github.com/studio-operator/studio-operator/internal/operator/teststore"
 	"github.com/studio-operator/studio-operator/internal/store"
+	"github.com/studio-operator/studio-operator/internal/storeserver/teststore"
 )
 
 // The suite runs one envtest control plane, one real store (SQLite in a temp dir,

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/studio-operator/studio-operator/internal/cascade"
-	"github.com/studio-operator/studio-operator/internal/operator/teststore"
 	"github.com/studio-operator/studio-operator/internal/store"
+	"github.com/studio-operator/studio-operator/internal/storeserver/teststore"
 )
 
 // countingAPI counts ListUsers calls on the real store.

@@ -114,7 +114,7 @@ How to read it:
   throughput one idle core would give; SQLite has a single writer, so its writes use
   at most one core.
 - **writes/batch** is how many writes the store's group commit put in one transaction
-  on average (see `internal/store/sql/batch.go`).
+  on average (see `internal/store/sqlstore/batch.go`).
 - The data: 1 agency, 20 environments, 1000 users with 2 to 4 grants each; every
   write switches a user between two grant sets, so every write really changes 3 to 6
   roles (and appends as many audit entries). Reads resolve a user's effective access.

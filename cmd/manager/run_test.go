@@ -20,7 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
-	"github.com/studio-operator/studio-operator/internal/operator/teststore"
+	"github.com/studio-operator/studio-operator/internal/storeserver/teststore"
 )
 
 // TestRunEndToEnd runs the manager as main does, against a real API server

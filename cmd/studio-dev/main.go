@@ -2,21 +2,21 @@
 //
 //	studio-dev up --dir DIR [--store-listen 127.0.0.1:PORT]
 //
-// Everything it does lives in internal/devenv.
+// Everything it does lives in internal/sandbox.
 package main
 
 import (
 	"fmt"
 	"os"
 
-	"github.com/studio-operator/studio-operator/internal/devenv"
+	"github.com/studio-operator/studio-operator/internal/sandbox"
 )
 
 func main() {
 	// Started as the launcher of etcd or kube-apiserver, this process becomes that
-	// binary here; see devenv.MaybeExecControlPlane.
-	devenv.MaybeExecControlPlane()
-	if err := devenv.NewCommand().Execute(); err != nil {
+	// binary here; see sandbox.MaybeExecControlPlane.
+	sandbox.MaybeExecControlPlane()
+	if err := sandbox.NewCommand().Execute(); err != nil {
 		fmt.Fprintf(os.Stderr, "studio-dev: %v\n", err)
 		os.Exit(1)
 	}

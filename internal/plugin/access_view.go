@@ -7,6 +7,7 @@ import (
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/cascade"
+	"github.com/studio-operator/studio-operator/internal/operator/planner"
 	"github.com/studio-operator/studio-operator/internal/store"
 )
 
@@ -46,10 +47,7 @@ func AccessFromStatus(u *iamv1.StudioUser) []AccessEntry {
 	out := make([]AccessEntry, 0, len(u.Status.Access))
 	user := cascade.User{Type: cascade.UserType(cmp.Or(u.Spec.Type, iamv1.UserTypeUser))}
 	for _, a := range u.Status.Access {
-		roles := make([]cascade.Role, len(a.Roles))
-		for i, r := range a.Roles {
-			roles[i] = cascade.Role(r)
-		}
+		roles := planner.CascadeRoles(a.Roles)
 		// Resolve the status's own roles once more, at the scope they came from, so the
 		// capabilities follow the same rules as everywhere else.
 		grant := cascade.Grant{Scope: cascade.Scope{Agency: a.Agency}, Roles: roles}

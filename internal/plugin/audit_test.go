@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,8 +16,8 @@ import (
 	"github.com/studio-operator/studio-operator/internal/store"
 	"github.com/studio-operator/studio-operator/internal/store/auth"
 	storeclient "github.com/studio-operator/studio-operator/internal/store/client"
-	"github.com/studio-operator/studio-operator/internal/store/httpapi"
-	sqlstore "github.com/studio-operator/studio-operator/internal/store/sql"
+	"github.com/studio-operator/studio-operator/internal/store/sqlstore"
+	"github.com/studio-operator/studio-operator/internal/storeserver/teststore"
 )
 
 // Tokens of the in-process store: the plugin only reads, so it gets a reader token.
@@ -54,30 +53,18 @@ func startStore(t *testing.T, start time.Time) *testStore {
 	t.Helper()
 	ts := &testStore{now: start}
 	dir := t.TempDir()
-	srv := httptest.NewUnstartedServer(nil)
-	svc, err := sqlstore.Open(context.Background(), "sqlite:///"+filepath.Join(dir, "s.db"), sqlstore.Options{
-		PublicURL: "http://" + srv.Listener.Addr().String(),
-		Clock:     ts.clock,
+	st, err := teststore.StartWith(dir, teststore.Options{
+		Clock: ts.clock,
+		Tokens: []teststore.Token{
+			{Role: auth.RoleReader, Subject: "auditor", Token: storeReaderToken},
+			{Role: auth.RoleAdmin, Subject: "operator", Token: storeAdminToken},
+		},
 	})
 	if err != nil {
-		t.Fatalf("opening the store: %v", err)
+		t.Fatalf("starting the store: %v", err)
 	}
-	t.Cleanup(func() { _ = svc.Close() })
-	tokens := &auth.Tokens{}
-	if err := tokens.Add(auth.RoleReader, "auditor", storeReaderToken); err != nil {
-		t.Fatal(err)
-	}
-	if err := tokens.Add(auth.RoleAdmin, "operator", storeAdminToken); err != nil {
-		t.Fatal(err)
-	}
-	h, err := httpapi.New(svc, tokens, httpapi.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = h
-	srv.Start()
-	t.Cleanup(srv.Close)
-	ts.url, ts.svc = srv.URL, svc
+	t.Cleanup(func() { _ = st.Close() })
+	ts.url, ts.svc = st.URL, st.Service()
 	ts.tokenFile = filepath.Join(dir, "token")
 	if err := os.WriteFile(ts.tokenFile, []byte(storeReaderToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ import (
 	"github.com/studio-operator/studio-operator/internal/store/auth"
 	"github.com/studio-operator/studio-operator/internal/store/httpapi"
 	"github.com/studio-operator/studio-operator/internal/store/mail"
-	sqlstore "github.com/studio-operator/studio-operator/internal/store/sql"
+	"github.com/studio-operator/studio-operator/internal/store/sqlstore"
 )
 
 // HTTP server timeouts: bounded, so slow or stuck clients cannot hold connections.
@@ -33,18 +33,40 @@ const (
 type Server struct {
 	log      *slog.Logger
 	url      string
+	addr     string
 	store    *sqlstore.Store
-	http     *http.Server
+	handler  http.Handler
 	served   chan error
 	stopMail context.CancelFunc
 	mailDone chan struct{}
 	once     sync.Once
 	stopErr  error
+
+	mu      sync.Mutex
+	http    *http.Server // nil while paused
+	stopped bool
+}
+
+// Hooks change a Server in ways no flag offers, for tests that run the store
+// in-process: a clock to move time, and a mail sender wrapped to inject faults.
+type Hooks struct {
+	// Clock is the time of the store and of its mail worker; time.Now when nil.
+	Clock func() time.Time
+	// WrapSender, when set, wraps the sender the configuration chose.
+	WrapSender func(mail.Sender) mail.Sender
+	// MaxMailAttempts dead-letters a mail after this many permanent failures
+	// (mail.DefaultMaxAttempts when 0).
+	MaxMailAttempts int
 }
 
 // Start validates cfg, opens the database, and starts serving and delivering mail.
 // It returns once the listener is bound; stop the server with Shutdown.
 func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	return StartWith(ctx, cfg, log, Hooks{})
+}
+
+// StartWith is Start with hooks.
+func StartWith(ctx context.Context, cfg Config, log *slog.Logger, hooks Hooks) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -63,13 +85,19 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mail: %w", err)
 	}
+	if hooks.WrapSender != nil {
+		sender = hooks.WrapSender(sender)
+	}
 	listener, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("--listen: %w", err)
 	}
-	s := &Server{log: log, url: publicURL(cfg.PublicURL, listener.Addr()), served: make(chan error, 1), mailDone: make(chan struct{})}
+	s := &Server{
+		log: log, url: publicURL(cfg.PublicURL, listener.Addr()), addr: listener.Addr().String(),
+		served: make(chan error, 1), mailDone: make(chan struct{}),
+	}
 	st, err := sqlstore.Open(ctx, cfg.DB, sqlstore.Options{
-		PublicURL: s.url, InvitationTTL: cfg.InvitationTTL, Logger: log, LinkKey: linkKey,
+		PublicURL: s.url, InvitationTTL: cfg.InvitationTTL, Logger: log, LinkKey: linkKey, Clock: hooks.Clock,
 	})
 	if err != nil {
 		_ = listener.Close()
@@ -83,7 +111,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	registry.MustRegister(mailMetrics.Collectors()...)
 	worker, err := mail.NewWorker(st, sender, mail.WorkerOptions{
 		From: cfg.MailFrom, PollInterval: cfg.MailPollInterval, Lease: cfg.MailLease, SendTimeout: cfg.MailSendTimeout,
-		Logger: log, Metrics: mailMetrics,
+		MaxAttempts: hooks.MaxMailAttempts, Clock: hooks.Clock, Logger: log, Metrics: mailMetrics,
 	})
 	if err != nil {
 		_ = listener.Close()
@@ -101,14 +129,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		_ = st.Close()
 		return nil, err
 	}
-	s.http = &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	s.handler = handler
 
 	// The worker outlives the request contexts: it stops only in Shutdown, after the
 	// HTTP server, so a mail committed by the last request is still attempted.
@@ -118,14 +139,70 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		defer close(s.mailDone)
 		_ = worker.Run(mailCtx)
 	}()
-	go func() {
-		if err := s.http.Serve(listener); !errors.Is(err, http.ErrServerClosed) {
-			s.served <- err
-		}
-	}()
+	s.serve(listener)
 	log.Info("studio-store serving", "address", listener.Addr().String(), "db", dbKind(cfg.DB), "mail", mailKind(cfg.SMTPURL))
 	return s, nil
 }
+
+// serve serves the API on listener until the server is paused or shut down.
+func (s *Server) serve(listener net.Listener) {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.mu.Lock()
+	s.http = srv
+	s.mu.Unlock()
+	go func() {
+		if err := srv.Serve(listener); !errors.Is(err, http.ErrServerClosed) {
+			s.served <- err
+		}
+	}()
+}
+
+// Pause stops serving HTTP at once, closing open connections: to its clients the
+// store is down, as in an outage. The database and the mail worker keep running.
+func (s *Server) Pause() error {
+	s.mu.Lock()
+	srv := s.http
+	s.http = nil
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	return srv.Close()
+}
+
+// Resume serves again on the address of Start after Pause; serving already is fine.
+func (s *Server) Resume() error {
+	s.mu.Lock()
+	running, stopped := s.http != nil, s.stopped
+	s.mu.Unlock()
+	if stopped {
+		return errors.New("the store server was shut down")
+	}
+	if running {
+		return nil
+	}
+	var err error
+	// The port was just released; retry briefly in case the kernel still holds it.
+	for range 50 {
+		var l net.Listener
+		if l, err = net.Listen("tcp", s.addr); err == nil {
+			s.serve(l)
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return err
+}
+
+// Store is the store itself, for reads and writes that bypass HTTP (tests).
+func (s *Server) Store() *sqlstore.Store { return s.store }
 
 // URL is the public base URL of the server (links point there).
 func (s *Server) URL() string { return s.url }
@@ -140,8 +217,14 @@ func (s *Server) Served() <-chan error { return s.served }
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.once.Do(func() {
 		var errs []error
-		if err := s.http.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		s.mu.Lock()
+		srv := s.http
+		s.http, s.stopped = nil, true
+		s.mu.Unlock()
+		if srv != nil {
+			if err := srv.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+			}
 		}
 		s.stopMail()
 		select {

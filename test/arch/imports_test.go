@@ -28,12 +28,12 @@ var rules = []rule{
 	{pkg: "internal/operator/planner", forbid: []string{""},
 		allowOwn: []string{"api/v1alpha1", "internal/cascade", "internal/store"}},
 	{pkg: "controllers", forbid: []string{
-		"internal/store/sql", "internal/store/httpapi", "internal/store/client", "internal/storeserver",
-		"internal/store/mail", "internal/devenv", "internal/plugin", "cmd/",
+		"internal/store/sqlstore", "internal/store/httpapi", "internal/store/client", "internal/storeserver",
+		"internal/store/mail", "internal/sandbox", "internal/plugin", "cmd/",
 	}},
-	{pkg: "internal/store/client", forbid: []string{"internal/store/sql", "internal/store/httpapi", "controllers"}},
-	{pkg: "internal/store/sql", forbid: []string{"internal/store/httpapi", "internal/store/client", "controllers", "internal/operator"}},
-	{pkg: "internal/plugin", forbid: []string{"internal/store/sql", "controllers", "internal/devenv"}},
+	{pkg: "internal/store/client", forbid: []string{"internal/store/sqlstore", "internal/store/httpapi", "controllers"}},
+	{pkg: "internal/store/sqlstore", forbid: []string{"internal/store/httpapi", "internal/store/client", "controllers", "internal/operator"}},
+	{pkg: "internal/plugin", forbid: []string{"internal/store/sqlstore", "controllers", "internal/sandbox"}},
 }
 
 type listed struct {
@@ -119,10 +119,10 @@ func TestViolates(t *testing.T) {
 	}{
 		"pure: any own import":    {rule{pkg: "x", forbid: []string{""}}, "internal/store", true},
 		"pure: allowed":           {rule{pkg: "x", forbid: []string{""}, allowOwn: []string{"internal/cascade"}}, "internal/cascade", false},
-		"prefix: the package":     {rule{pkg: "x", forbid: []string{"internal/store/sql"}}, "internal/store/sql", true},
+		"prefix: the package":     {rule{pkg: "x", forbid: []string{"internal/store/sqlstore"}}, "internal/store/sqlstore", true},
 		"prefix: a sub-package":   {rule{pkg: "x", forbid: []string{"cmd/"}}, "cmd/manager", true},
-		"prefix: a longer name":   {rule{pkg: "x", forbid: []string{"internal/store/sql"}}, "internal/store/sqlx", false},
-		"prefix: another package": {rule{pkg: "x", forbid: []string{"internal/store/sql"}}, "internal/store", false},
+		"prefix: a longer name":   {rule{pkg: "x", forbid: []string{"internal/store/sqlstore"}}, "internal/store/sqlx", false},
+		"prefix: another package": {rule{pkg: "x", forbid: []string{"internal/store/sqlstore"}}, "internal/store", false},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	storeclient "github.com/studio-operator/studio-operator/internal/store/client"
+	"github.com/studio-operator/studio-operator/test/internal/childproc"
 )
 
 // Bounds of the crash run.
@@ -71,7 +72,7 @@ func TestCrashesAndFaultsConverge(t *testing.T) {
 	if err := st.start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = st.kill() })
+	t.Cleanup(func() { _ = st.Kill() })
 	px, err := startFaultProxy(st.url, seed, defaultRates)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +90,7 @@ func TestCrashesAndFaultsConverge(t *testing.T) {
 	if err := mgr.start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = mgr.kill() })
+	t.Cleanup(func() { _ = mgr.Kill() })
 	if err := mgr.waitWorkers(ctx, 0, managerControllers, firstStartTimeout); err != nil {
 		t.Fatal(redactedError(err, mgr.logPath(), st.token))
 	}
@@ -106,7 +107,7 @@ func TestCrashesAndFaultsConverge(t *testing.T) {
 		t.Fatal(redactedError(err, mgr.logPath(), st.token))
 	}
 	if err := <-workDone; err != nil {
-		t.Fatal(redactedError(err, st.logPath, st.token))
+		t.Fatal(redactedError(err, st.LogPath, st.token))
 	}
 	rep.run = time.Since(runStart)
 	px.setFaults(false)
@@ -121,7 +122,7 @@ func TestCrashesAndFaultsConverge(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep.verdict, rep.total = v, time.Since(began)
-	if exited, err := mgr.exited(); exited {
+	if err := mgr.ExitErr(); err != nil {
 		t.Errorf("the manager ended on its own after the run: %v", err)
 	}
 	t.Log(rep.String())
@@ -167,18 +168,18 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 func killLoop(ctx context.Context, mgr *managerProc, kills int, seed uint64, inFlight func() int64, rep *runReport) error {
 	rng := rand.New(rand.NewPCG(seed, 0x4b111))
 	for i := range kills {
-		linesBefore := countLines(mgr.logPath(), "Starting workers")
+		linesBefore := childproc.CountLines(mgr.logPath(), "Starting workers")
 		up := randDuration(rng, minKillDelay, maxKillDelay)
 		aimed := rng.Float64() < aimedShare
 		if err := waitKillPoint(ctx, up, aimed, rng, inFlight); err != nil {
 			return err
 		}
-		if exited, err := mgr.exited(); exited {
+		if err := mgr.ExitErr(); err != nil {
 			return fmt.Errorf("before kill %d: the manager ended on its own: %w", i+1, err)
 		}
-		started := countLines(mgr.logPath(), "Starting workers") - linesBefore
+		started := childproc.CountLines(mgr.logPath(), "Starting workers") - linesBefore
 		busy := inFlight() > 0
-		if err := mgr.kill(); err != nil {
+		if err := mgr.Kill(); err != nil {
 			return err
 		}
 		rep.noteKill(up, started >= managerControllers, busy)
@@ -242,7 +243,7 @@ func killStore(ctx context.Context, st *storeProc, rng *rand.Rand, rep *runRepor
 	if err := sleepCtx(ctx, randDuration(rng, minStoreKillDelay, maxStoreKillDelay)); err != nil {
 		return err
 	}
-	if err := st.kill(); err != nil {
+	if err := st.Kill(); err != nil {
 		return err
 	}
 	down := randDuration(rng, minStoreDown, maxStoreDown)

@@ -45,7 +45,7 @@ func startGuardStack(t *testing.T) *guardStack {
 	if err := st.start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = st.kill() })
+	t.Cleanup(func() { _ = st.Kill() })
 	sc, err := storeclient.New(st.url, storeclient.Options{Token: st.token})
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +55,7 @@ func startGuardStack(t *testing.T) *guardStack {
 	if err := mgr.start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = mgr.kill() })
+	t.Cleanup(func() { _ = mgr.Kill() })
 	if err := mgr.waitWorkers(ctx, 0, managerControllers, firstStartTimeout); err != nil {
 		t.Fatal(redactedError(err, mgr.logPath(), st.token))
 	}

@@ -49,7 +49,7 @@ func TestLeaderFailoverDuringFanOut(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, logs(ms[:]...))
 	}
-	t.Logf("%s leads (%s follows); the Lease names it", leader.name, follower.name)
+	t.Logf("%s leads (%s follows); the Lease names it", leader.Name, follower.Name)
 	createUsers(ctx, t, c, st, leader, follower)
 
 	// Kill 1, during the grant fan-out: one binding names every user, and the
@@ -58,7 +58,7 @@ func TestLeaderFailoverDuringFanOut(t *testing.T) {
 	// are still to come when kill 2 is armed.
 	ks.arm(http.MethodPut, "/grants", killAt, func() error {
 		ks.hold(http.MethodPost, "/invitations")
-		return leader.kill()
+		return leader.Kill()
 	})
 	if err := c.client.Create(ctx, fanoutBinding()); err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestLeaderFailoverDuringFanOut(t *testing.T) {
 	fanoutStart := time.Now()
 	kill1, granted, _ := waitKill(ctx, t, ks, st, leader, follower, "grant write")
 	if granted >= users {
-		t.Fatalf("test premise: the grant fan-out was over (%d of %d users granted) when %s was killed", granted, users, leader.name)
+		t.Fatalf("test premise: the grant fan-out was over (%d of %d users granted) when %s was killed", granted, users, leader.Name)
 	}
 	failover1, identity := waitTakeover(ctx, t, c, follower, identity, kill1)
 
@@ -74,18 +74,18 @@ func TestLeaderFailoverDuringFanOut(t *testing.T) {
 	// Lease. Kill 2, during the invitations: the new leader dies when the store has
 	// answered its killAt-th invitation send (the mail is out, the leader never
 	// learns it).
-	restarted := startManager(t, leader.name+"-restarted", bins.manager, dir, c, st, ks.url)
-	err = poll(ctx, restarted.name+" to wait for the Lease", 100*time.Millisecond, leaderTimeout, alive(restarted, follower), func(context.Context) (bool, error) {
-		return restarted.logLines(attemptLine) > 0, fmt.Errorf("no %q in its log", attemptLine)
+	restarted := startManager(t, leader.Name+"-restarted", bins.manager, dir, c, st, ks.url)
+	err = poll(ctx, restarted.Name+" to wait for the Lease", 100*time.Millisecond, leaderTimeout, alive(restarted, follower), func(context.Context) (bool, error) {
+		return restarted.LogLinesFold(attemptLine) > 0, fmt.Errorf("no %q in its log", attemptLine)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ks.arm(http.MethodPost, "/invitations", killAt, follower.kill)
+	ks.arm(http.MethodPost, "/invitations", killAt, follower.Kill)
 	ks.release()
 	kill2, _, invited := waitKill(ctx, t, ks, st, follower, restarted, "invitation send")
 	if invited >= users {
-		t.Fatalf("test premise: every invitation was sent (%d of %d) when %s was killed", invited, users, follower.name)
+		t.Fatalf("test premise: every invitation was sent (%d of %d) when %s was killed", invited, users, follower.Name)
 	}
 	failover2, _ := waitTakeover(ctx, t, c, restarted, identity, kill2)
 

@@ -61,7 +61,7 @@ func alive(ps ...*proc) func() error {
 	return func() error {
 		var errs []error
 		for _, p := range ps {
-			errs = append(errs, p.errIfExited())
+			errs = append(errs, p.ExitErr())
 		}
 		return errors.Join(errs...)
 	}
@@ -79,7 +79,7 @@ func waitLeader(ctx context.Context, c *cluster, ms [2]*proc, timeout time.Durat
 		if identity = holder(l); identity == "" {
 			return false, errors.New("the Lease has no holder")
 		}
-		a, b := ms[0].logLines(acquiredLine) > 0, ms[1].logLines(acquiredLine) > 0
+		a, b := ms[0].LogLinesFold(acquiredLine) > 0, ms[1].LogLinesFold(acquiredLine) > 0
 		switch {
 		case a && b:
 			return false, fmt.Errorf("both managers logged %q", acquiredLine)
@@ -90,8 +90,8 @@ func waitLeader(ctx context.Context, c *cluster, ms [2]*proc, timeout time.Durat
 		default:
 			return false, fmt.Errorf("the Lease names %s, but no manager logged %q yet", identity, acquiredLine)
 		}
-		if n := leader.logLines(workersLine); n < controllers {
-			return false, fmt.Errorf("%s started %d of %d controllers", leader.name, n, controllers)
+		if n := leader.LogLinesFold(workersLine); n < controllers {
+			return false, fmt.Errorf("%s started %d of %d controllers", leader.Name, n, controllers)
 		}
 		return true, nil
 	})

@@ -27,8 +27,8 @@ func createUsers(ctx context.Context, t *testing.T, c *cluster, st *studio, lead
 	if err != nil {
 		t.Fatalf("%v\n%s", err, logs(leader))
 	}
-	if n := follower.logLines(workersLine); n > 0 {
-		t.Errorf("%s started %d controllers while %s led: both replicas reconciled", follower.name, n, leader.name)
+	if n := follower.LogLinesFold(workersLine); n > 0 {
+		t.Errorf("%s started %d controllers while %s led: both replicas reconciled", follower.Name, n, leader.Name)
 	}
 }
 
@@ -40,13 +40,13 @@ func waitKill(ctx context.Context, t *testing.T, ks *killSwitch, st *studio, lea
 	select {
 	case k = <-ks.fired:
 	case <-time.After(killTimeout):
-		t.Fatalf("the store did not answer %d %ss of %s within %s\n%s", killAt, what, leader.name, killTimeout, logs(leader))
+		t.Fatalf("the store did not answer %d %ss of %s within %s\n%s", killAt, what, leader.Name, killTimeout, logs(leader))
 	}
 	if k.err != nil {
 		t.Fatal(k.err)
 	}
-	if n := next.logLines(workersLine); n > 0 {
-		t.Errorf("%s started %d controllers while %s led: both replicas reconciled", next.name, n, leader.name)
+	if n := next.LogLinesFold(workersLine); n > 0 {
+		t.Errorf("%s started %d controllers while %s led: both replicas reconciled", next.Name, n, leader.Name)
 	}
 	var err error
 	if granted, err = st.granted(ctx); err != nil {
@@ -56,7 +56,7 @@ func waitKill(ctx context.Context, t *testing.T, ks *killSwitch, st *studio, lea
 		t.Fatal(err)
 	}
 	t.Logf("SIGKILLed %s at its %dth %s (the answer to %s's was lost): the store held grants for %d and had sent %d invitations of %d users",
-		leader.name, killAt, what, k.user, granted, invited, users)
+		leader.Name, killAt, what, k.user, granted, invited, users)
 	return k, granted, invited
 }
 
@@ -70,7 +70,7 @@ func waitTakeover(ctx context.Context, t *testing.T, c *cluster, next *proc, old
 	t.Helper()
 	var failover time.Duration
 	var now string
-	err := poll(ctx, next.name+" to take the Lease over", 50*time.Millisecond, 3*(leaseDuration+failoverMargin), alive(next), func(ctx context.Context) (bool, error) {
+	err := poll(ctx, next.Name+" to take the Lease over", 50*time.Millisecond, 3*(leaseDuration+failoverMargin), alive(next), func(ctx context.Context) (bool, error) {
 		l, err := c.lease(ctx, systemNamespace)
 		if err != nil {
 			return false, err
@@ -84,18 +84,18 @@ func waitTakeover(ctx context.Context, t *testing.T, c *cluster, next *proc, old
 				failover = at.Sub(k.at)
 			}
 		}
-		if next.logLines(acquiredLine) == 0 {
-			return false, fmt.Errorf("the Lease changed hands, but %s has not logged %q", next.name, acquiredLine)
+		if next.LogLinesFold(acquiredLine) == 0 {
+			return false, fmt.Errorf("the Lease changed hands, but %s has not logged %q", next.Name, acquiredLine)
 		}
-		if n := next.logLines(workersLine); n < controllers {
-			return false, fmt.Errorf("%s started %d of %d controllers", next.name, n, controllers)
+		if n := next.LogLinesFold(workersLine); n < controllers {
+			return false, fmt.Errorf("%s started %d of %d controllers", next.Name, n, controllers)
 		}
 		return true, nil
 	})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, logs(next))
 	}
-	t.Logf("%s acquired the Lease %s after the kill (bound: lease %s + margin %s)", next.name, failover.Round(time.Millisecond), leaseDuration, failoverMargin)
+	t.Logf("%s acquired the Lease %s after the kill (bound: lease %s + margin %s)", next.Name, failover.Round(time.Millisecond), leaseDuration, failoverMargin)
 	if failover > leaseDuration+failoverMargin {
 		t.Errorf("failover took %s, more than lease duration %s + margin %s", failover, leaseDuration, failoverMargin)
 	}
@@ -136,7 +136,7 @@ func checkOutcome(ctx context.Context, t *testing.T, st *studio) (mails int, ent
 func logs(ps ...*proc) string {
 	var s string
 	for _, p := range ps {
-		s += fmt.Sprintf("--- %s (last lines, redacted):\n%s\n", p.name, p.tail(20))
+		s += fmt.Sprintf("--- %s (last lines, redacted):\n%s\n", p.Name, p.Tail(20))
 	}
 	return s
 }

@@ -64,7 +64,7 @@ func startStore(ctx context.Context, t *testing.T, bin, dir string) *studio {
 		t.Fatal(err)
 	}
 	hc := &http.Client{Timeout: 2 * time.Second}
-	err = poll(ctx, "studio-store /readyz", 100*time.Millisecond, storeReadyTimeout, s.errIfExited, func(ctx context.Context) (bool, error) {
+	err = poll(ctx, "studio-store /readyz", 100*time.Millisecond, storeReadyTimeout, s.ExitErr, func(ctx context.Context) (bool, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/readyz", nil)
 		if err != nil {
 			return false, err

@@ -12,7 +12,7 @@ import (
 	"helm.sh/helm/v3/pkg/lint/support"
 	"sigs.k8s.io/yaml"
 
-	"github.com/studio-operator/studio-operator/internal/health"
+	"github.com/studio-operator/studio-operator/internal/argocdhealth"
 )
 
 // The names the chart gives its objects for release "studio-operator".
@@ -211,8 +211,9 @@ func TestChartNotesCarryArgoCDHealthChecks(t *testing.T) {
 		t.Fatalf("the snippet is not YAML: %v\n%s", err, r.notes[i:])
 	}
 	want := map[string]string{}
-	for _, kind := range health.Kinds {
-		want[health.ConfigMapKey(kind)] = string(readFile(t, filepath.Join(repoRoot, "config/argocd/health", health.ScriptFile(kind))))
+	script := string(readFile(t, filepath.Join(repoRoot, "config/argocd/health", argocdhealth.ScriptFile)))
+	for _, kind := range argocdhealth.Kinds {
+		want[argocdhealth.ConfigMapKey(kind)] = script
 	}
 	if diff := cmp.Diff(want, snippet.Configs.CM); diff != "" {
 		t.Errorf("notes differ from config/argocd/health (-want +got):\n%s", diff)

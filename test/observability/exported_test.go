@@ -87,7 +87,7 @@ const (
 // change made in the Studio behind the operator's back, and scrapes both /metrics
 // until every metric the dashboard and the alerts select is there.
 //
-// The store is storeserver's and not internal/operator/teststore's: teststore's
+// The store is storeserver's and not internal/storeserver/teststore's: teststore's
 // /metrics serves only the HTTP metrics, without the mail worker's or the Go and
 // process collectors, which the real server registers.
 func TestReferencedMetricsAreExported(t *testing.T) {

@@ -23,7 +23,7 @@ import (
 	storeclient "github.com/studio-operator/studio-operator/internal/store/client"
 )
 
-// auditPageSize is the store's largest page (internal/store/sql: maxPageSize).
+// auditPageSize is the store's largest page (internal/store/sqlstore: maxPageSize).
 const auditPageSize = 1000
 
 // maxAuditPages bounds one advance (1000 pages of 1000: a million entries).
@@ -69,7 +69,7 @@ func (a *auditCursor) advance(ctx context.Context, fn func(store.AuditEntry)) (i
 
 // plannerGrant reports the user key of an audit entry that says the user gained
 // role at agency scope agency: action grant.added, target "user/<key>", details
-// {"scope": {"agency": ...}, "role": ...} (internal/store/sql grantChange).
+// {"scope": {"agency": ...}, "role": ...} (internal/store/sqlstore grantChange).
 func plannerGrant(e store.AuditEntry, agency string, role iamv1.Role) (string, bool) {
 	if e.Action != store.ActionGrantAdded || !strings.HasPrefix(e.Target, "user/") {
 		return "", false
@@ -320,7 +320,7 @@ func benchListing(ctx context.Context, storeBin, dir string, users int, progress
 	if err != nil {
 		return res, err
 	}
-	defer func() { err = errors.Join(err, st.stop()) }()
+	defer func() { err = errors.Join(err, stopProc(st.Proc)) }()
 	c, err := storeclient.New(st.url, storeclient.Options{Token: st.token, Manager: "bench-e2e", UserAgent: "bench-e2e", Timeout: listCallTimeout})
 	if err != nil {
 		return res, err

@@ -1,20 +1,18 @@
 package scale
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/studio-operator/studio-operator/test/internal/childproc"
 )
 
 // Subprocess timeouts.
@@ -26,96 +24,12 @@ const (
 	procStopTimeout = 40 * time.Second
 )
 
-// proc is a child process in a process group of its own, with its output in a file.
-// Pdeathsig kills it if the harness dies without running its defers (note: Linux
-// ties Pdeathsig to the thread that started the child; the Go runtime does not
-// retire threads on its own, so in practice that is the harness's lifetime).
-type proc struct {
-	name    string
-	cmd     *exec.Cmd
-	logPath string
-	logFile *os.File
-	done    chan struct{}
-	waitErr error
-}
-
-// startProc starts bin with args and extra environment variables; stdout and stderr
-// go to logPath. The environment is logged nowhere: it holds tokens.
-func startProc(name, bin string, args, env []string, logPath string) (*proc, error) {
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		_ = logFile.Close()
-		return nil, fmt.Errorf("start %s (%s): %w", name, bin, err)
-	}
-	p := &proc{name: name, cmd: cmd, logPath: logPath, logFile: logFile, done: make(chan struct{})}
-	go func() {
-		p.waitErr = cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-// pid is the child's process id.
-func (p *proc) pid() int { return p.cmd.Process.Pid }
-
-// exited reports whether the process has ended, with its error.
-func (p *proc) exited() (bool, error) {
-	select {
-	case <-p.done:
-		return true, fmt.Errorf("%s exited: %v (log: %s)\n%s", p.name, p.waitErr, p.logPath, tail(p.logPath, 20))
-	default:
-		return false, nil
-	}
-}
-
-// stop sends SIGTERM to the process group, waits, then SIGKILLs the group. A second
-// stop is a no-op. An exit caused by our SIGTERM is not an error.
-func (p *proc) stop() error {
-	if p == nil {
-		return nil
-	}
-	defer p.logFile.Close()
-	select {
-	case <-p.done:
-		return nil
-	default:
-	}
-	_ = syscall.Kill(-p.pid(), syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return nil
-	case <-time.After(procStopTimeout):
-	}
-	_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
-	select {
-	case <-p.done:
-		return fmt.Errorf("%s did not stop within %s of SIGTERM; killed", p.name, procStopTimeout)
-	case <-time.After(10 * time.Second):
-		return fmt.Errorf("%s survived SIGKILL", p.name)
-	}
-}
-
-// freePort asks the kernel for a free port on 127.0.0.1. Another process may take
-// it before the child binds it; on this machine that race has no contender.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// stopProc sends SIGTERM to p's process group, then SIGKILL after procStopTimeout.
+func stopProc(p *childproc.Proc) error { return p.Stop(syscall.SIGTERM, procStopTimeout) }
 
 // storeProc is a running studio-store.
 type storeProc struct {
-	*proc
+	*childproc.Proc
 	url     string
 	token   string
 	mailDir string
@@ -124,7 +38,7 @@ type storeProc struct {
 // startStore runs `studio-store serve` on a free port with SQLite and a mail
 // directory under dir, and waits until /readyz answers 200.
 func startStore(ctx context.Context, bin, dir string) (*storeProc, error) {
-	port, err := freePort()
+	port, err := childproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -140,50 +54,23 @@ func startStore(ctx context.Context, bin, dir string) (*storeProc, error) {
 		"--public-url", url,
 		"--mail-dir", mailDir,
 	}
-	p, err := startProc("studio-store", bin, args, []string{"STUDIO_STORE_ADMIN_TOKEN=" + token}, filepath.Join(dir, "store.log"))
+	p, err := childproc.Start(childproc.Spec{
+		Name: "studio-store", Bin: bin, Args: args, Env: []string{"STUDIO_STORE_ADMIN_TOKEN=" + token},
+		LogPath: filepath.Join(dir, "store.log"), Secrets: []string{token},
+	})
 	if err != nil {
 		return nil, err
 	}
-	s := &storeProc{proc: p, url: url, token: token, mailDir: mailDir}
-	if err := waitHTTP200(ctx, p, url+"/readyz", storeReadyTimeout); err != nil {
-		return nil, errors.Join(err, p.stop())
+	s := &storeProc{Proc: p, url: url, token: token, mailDir: mailDir}
+	if err := childproc.WaitHTTP200(ctx, p, url+"/readyz", storeReadyTimeout); err != nil {
+		return nil, errors.Join(err, stopProc(p))
 	}
 	return s, nil
 }
 
-// waitHTTP200 polls url every 100ms until it answers 200, the process exits or the
-// timeout passes.
-func waitHTTP200(ctx context.Context, p *proc, url string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	hc := &http.Client{Timeout: 2 * time.Second}
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if gone, err := p.exited(); gone {
-			return err
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		if resp, err := hc.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s: %s did not answer 200 within %s (log: %s)", p.name, url, timeout, p.logPath)
-		case <-tick.C:
-		}
-	}
-}
-
 // managerProc is a running manager.
 type managerProc struct {
-	*proc
+	*childproc.Proc
 	metricsURL string
 }
 
@@ -202,7 +89,7 @@ const ShippedMemoryLimit = "256Mi"
 // It returns once all controllers have started their workers, so that timing does
 // not include the manager's start-up.
 func startManager(ctx context.Context, bin, dir, kubeconfig string, st *storeProc, resync time.Duration, extra []string) (*managerProc, error) {
-	port, err := freePort()
+	port, err := childproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -215,67 +102,18 @@ func startManager(ctx context.Context, bin, dir, kubeconfig string, st *storePro
 		"--resync-period", resync.String(),
 		"--memory-limit", ShippedMemoryLimit,
 	}, extra...)
-	p, err := startProc("manager", bin, args, []string{"STUDIO_STORE_TOKEN=" + st.token}, filepath.Join(dir, "manager.log"))
+	p, err := childproc.Start(childproc.Spec{
+		Name: "manager", Bin: bin, Args: args, Env: []string{"STUDIO_STORE_TOKEN=" + st.token},
+		LogPath: filepath.Join(dir, "manager.log"), Secrets: []string{st.token},
+	})
 	if err != nil {
 		return nil, err
 	}
-	m := &managerProc{proc: p, metricsURL: "http://" + metricsAddr + "/metrics"}
-	if err := waitLogLines(ctx, p, "Starting workers", managerControllers, managerReadyTimeout); err != nil {
-		return nil, errors.Join(err, p.stop())
+	m := &managerProc{Proc: p, metricsURL: "http://" + metricsAddr + "/metrics"}
+	if err := childproc.WaitLogLines(ctx, p, "Starting workers", managerControllers, managerReadyTimeout); err != nil {
+		return nil, errors.Join(err, stopProc(p))
 	}
 	return m, nil
-}
-
-// waitLogLines polls p's log until want lines contain needle.
-func waitLogLines(ctx context.Context, p *proc, needle string, want int, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if gone, err := p.exited(); gone {
-			return err
-		}
-		if countLines(p.logPath, needle) >= want {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s: fewer than %d %q lines within %s (log: %s)\n%s", p.name, want, needle, timeout, p.logPath, tail(p.logPath, 20))
-		case <-tick.C:
-		}
-	}
-}
-
-// countLines counts the lines of path that contain needle.
-func countLines(path, needle string) int {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	n := 0
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), needle) {
-			n++
-		}
-	}
-	return n
-}
-
-// tail is the last n lines of path, for error messages.
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // procMemory reads the peak (VmHWM) and current (VmRSS) resident set of pid, in MiB.

@@ -396,10 +396,10 @@ func snapshot(ctx context.Context, cp *controlPlane, st *storeProc, mgr *manager
 	c.fromAPIServer(api)
 	pids := map[string]int{}
 	if st != nil {
-		pids["store"] = st.pid()
+		pids["store"] = st.Pid()
 	}
 	if mgr != nil {
-		pids["manager"] = mgr.pid()
+		pids["manager"] = mgr.Pid()
 	}
 	if c.CPUSeconds, err = cpuSeconds(pids); err != nil {
 		return err
@@ -444,8 +444,8 @@ func runManager(ctx context.Context, cfg Config, users int, dir string, sr *Size
 		return err
 	}
 	defer func() {
-		err = errors.Join(err, st.stop())
-		if s, lerr := summarizeLog(st.logPath, storeLogLine); lerr == nil {
+		err = errors.Join(err, stopProc(st.Proc))
+		if s, lerr := summarizeLog(st.LogPath, storeLogLine); lerr == nil {
 			sr.StoreLog = &s
 		}
 	}()
@@ -454,8 +454,8 @@ func runManager(ctx context.Context, cfg Config, users int, dir string, sr *Size
 		return err
 	}
 	defer func() {
-		err = errors.Join(err, mgr.stop())
-		if s, lerr := summarizeLog(mgr.logPath, managerLogLine); lerr == nil {
+		err = errors.Join(err, stopProc(mgr.Proc))
+		if s, lerr := summarizeLog(mgr.LogPath, managerLogLine); lerr == nil {
 			sr.ManagerLog = &s
 		}
 	}()
@@ -464,9 +464,8 @@ func runManager(ctx context.Context, cfg Config, users int, dir string, sr *Size
 	defer cancel(nil)
 	go func() {
 		select {
-		case <-mgr.done:
-			_, exitErr := mgr.exited()
-			cancel(exitErr)
+		case <-mgr.Done():
+			cancel(mgr.ExitErr())
 		case <-ctx.Done():
 		}
 	}()
@@ -528,7 +527,7 @@ func runManager(ctx context.Context, cfg Config, users int, dir string, sr *Size
 	if err != nil {
 		return withCause(err)
 	}
-	peak, now, err := procMemory(mgr.pid())
+	peak, now, err := procMemory(mgr.Pid())
 	if err != nil {
 		return err
 	}

@@ -95,7 +95,7 @@ func EvaluateSubject(b *iamv1.RoleBinding, scope ScopeVerdict, name string, s Sn
 	roles := make([]cascade.Role, 0, len(b.Spec.Roles))
 	var dropped []string
 	for _, r := range b.Spec.Roles {
-		cr := cascade.Role(r)
+		cr := CascadeRole(r)
 		if u.Spec.Type == iamv1.UserTypeAgent && !cr.AgentRole() {
 			dropped = append(dropped, string(r))
 			continue

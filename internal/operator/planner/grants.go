@@ -48,7 +48,7 @@ func PlanUser(u *iamv1.StudioUser, bindings []iamv1.RoleBinding, s Snapshot) Use
 		sv := EvaluateSubject(b, scope, u.Name, s)
 		if sv.Status.Reason == iamv1.ReasonRolesNotAllowedForAgent {
 			for _, r := range b.Spec.Roles {
-				if !slices.Contains(sv.Roles, cascade.Role(r)) {
+				if !slices.Contains(sv.Roles, CascadeRole(r)) {
 					notForAgent = append(notForAgent, fmt.Sprintf("%s (RoleBinding %s/%s)", r, b.Namespace, b.Name))
 				}
 			}
@@ -152,10 +152,7 @@ func accessStatus(access []cascade.Access) []iamv1.EnvironmentAccess {
 	}
 	out := make([]iamv1.EnvironmentAccess, 0, len(access))
 	for _, a := range access {
-		roles := make([]iamv1.Role, len(a.Roles))
-		for i, r := range a.Roles {
-			roles[i] = iamv1.Role(r)
-		}
+		roles := APIRoles(a.Roles)
 		out = append(out, iamv1.EnvironmentAccess{
 			Environment: a.Environment,
 			Agency:      a.Agency,

@@ -94,7 +94,7 @@ func roleDiff(a, b []cascade.Role) []iamv1.Role {
 	var out []iamv1.Role
 	for _, r := range a {
 		if !slices.Contains(b, r) {
-			out = append(out, iamv1.Role(r))
+			out = append(out, APIRole(r))
 		}
 	}
 	slices.Sort(out)

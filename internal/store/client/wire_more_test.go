@@ -15,7 +15,7 @@ import (
 	"github.com/studio-operator/studio-operator/internal/store/auth"
 	"github.com/studio-operator/studio-operator/internal/store/client"
 	"github.com/studio-operator/studio-operator/internal/store/httpapi"
-	sqlstore "github.com/studio-operator/studio-operator/internal/store/sql"
+	"github.com/studio-operator/studio-operator/internal/store/sqlstore"
 )
 
 // serve runs a real store over HTTP with an admin and a reader token.

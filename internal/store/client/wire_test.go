@@ -9,9 +9,9 @@ import (
 	"github.com/studio-operator/studio-operator/internal/store"
 	"github.com/studio-operator/studio-operator/internal/store/auth"
 	"github.com/studio-operator/studio-operator/internal/store/client"
+	"github.com/studio-operator/studio-operator/internal/store/conformance"
 	"github.com/studio-operator/studio-operator/internal/store/httpapi"
-	sqlstore "github.com/studio-operator/studio-operator/internal/store/sql"
-	"github.com/studio-operator/studio-operator/internal/store/storetest"
+	"github.com/studio-operator/studio-operator/internal/store/sqlstore"
 )
 
 // actors are the token subjects the suite writes as (its Caller.Actor values), plus
@@ -22,14 +22,14 @@ var actors = []string{"operator", "operator-2", "jane", "reads"}
 // the HTTP server and a SQLite file: the wire path must behave exactly like the
 // in-process store.
 func TestStoreContractOverHTTP(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, cfg storetest.Config) store.API {
+	conformance.Run(t, func(t *testing.T, cfg conformance.Config) store.API {
 		return newWireAPI(t, cfg)
 	})
 }
 
 // newWireAPI serves a fresh SQLite store over HTTP on 127.0.0.1 and returns a
 // client per actor.
-func newWireAPI(t *testing.T, cfg storetest.Config) store.API {
+func newWireAPI(t *testing.T, cfg conformance.Config) store.API {
 	t.Helper()
 	st, err := sqlstore.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "store.db"), sqlstore.Options{
 		PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL, Clock: cfg.Clock,

@@ -18,7 +18,7 @@ import (
 	"github.com/studio-operator/studio-operator/internal/store"
 	"github.com/studio-operator/studio-operator/internal/store/auth"
 	"github.com/studio-operator/studio-operator/internal/store/httpapi"
-	sqlstore "github.com/studio-operator/studio-operator/internal/store/sql"
+	"github.com/studio-operator/studio-operator/internal/store/sqlstore"
 )
 
 // Test tokens and their subjects.

@@ -16,7 +16,7 @@ import (
 	"github.com/studio-operator/studio-operator/internal/cascade"
 	"github.com/studio-operator/studio-operator/internal/store"
 	mailpkg "github.com/studio-operator/studio-operator/internal/store/mail"
-	sqlstore "github.com/studio-operator/studio-operator/internal/store/sql"
+	"github.com/studio-operator/studio-operator/internal/store/sqlstore"
 )
 
 // testClock is a settable clock shared by the store and the worker, so that backoff

@@ -16,7 +16,7 @@ import (
 	"github.com/studio-operator/studio-operator/internal/cascade"
 	"github.com/studio-operator/studio-operator/internal/store"
 	"github.com/studio-operator/studio-operator/internal/store/auth"
-	sqlstore "github.com/studio-operator/studio-operator/internal/store/sql"
+	"github.com/studio-operator/studio-operator/internal/store/sqlstore"
 )
 
 // The pages at scale: 100,000 users in 10 agencies of 10 environments each (every

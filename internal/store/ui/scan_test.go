@@ -13,7 +13,7 @@ import (
 
 	"github.com/studio-operator/studio-operator/internal/cascade"
 	"github.com/studio-operator/studio-operator/internal/store"
-	sqlstore "github.com/studio-operator/studio-operator/internal/store/sql"
+	"github.com/studio-operator/studio-operator/internal/store/sqlstore"
 )
 
 // openStore is a real SQL store on a SQLite file with n users u0000…, each with a grant
