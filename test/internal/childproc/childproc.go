@@ -152,7 +152,9 @@ func (p *Proc) LogLines(needle string) int { return CountLines(p.LogPath, needle
 
 // LogLinesFold counts the lines of the log that contain needle, ignoring case (log
 // libraries differ in how they capitalise a message).
-func (p *Proc) LogLinesFold(needle string) int { return countLines(p.LogPath, strings.ToLower(needle), strings.ToLower) }
+func (p *Proc) LogLinesFold(needle string) int {
+	return countLines(p.LogPath, strings.ToLower(needle), strings.ToLower)
+}
 
 // CountLines counts the lines of the file at path that contain needle.
 func CountLines(path, needle string) int { return countLines(path, needle, nil) }
