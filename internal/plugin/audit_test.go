@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	storeclient "github.com/studio-operator/studio-operator/internal/store/client"
 	"github.com/studio-operator/studio-operator/internal/store/sqlstore"
 	"github.com/studio-operator/studio-operator/internal/storeserver/teststore"
+	"github.com/studio-operator/studio-operator/internal/testclock"
 )
 
 // Tokens of the in-process store: the plugin only reads, so it gets a reader token.
@@ -29,32 +29,18 @@ const (
 // testStore is a real Studio user store (SQLite file, HTTP API on 127.0.0.1) whose
 // clock the test moves.
 type testStore struct {
+	*testclock.Clock
 	url       string
 	tokenFile string
 	svc       *sqlstore.Store
-
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (s *testStore) clock() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.now
-}
-
-func (s *testStore) advance(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.now = s.now.Add(d)
 }
 
 func startStore(t *testing.T, start time.Time) *testStore {
 	t.Helper()
-	ts := &testStore{now: start}
+	ts := &testStore{Clock: testclock.New(start)}
 	dir := t.TempDir()
 	st, err := teststore.StartWith(dir, teststore.Options{
-		Clock: ts.clock,
+		Clock: ts.Now,
 		Tokens: []teststore.Token{
 			{Role: auth.RoleReader, Subject: "auditor", Token: storeReaderToken},
 			{Role: auth.RoleAdmin, Subject: "operator", Token: storeAdminToken},
@@ -93,12 +79,12 @@ func seedStore(t *testing.T, s *testStore) {
 	must(err)
 	_, _, err = s.svc.PutEnvironment(ctx, op, "team-support.webchat", store.EnvironmentSpec{Agency: "acme"})
 	must(err)
-	s.advance(time.Hour)
+	s.Advance(time.Hour)
 	_, _, err = s.svc.PutUser(ctx, op, "ana", store.UserSpec{Email: "ana@example.com", Type: cascade.UserTypeUser})
 	must(err)
 	_, err = s.svc.PutGrants(ctx, op, "ana", []store.Grant{{Scope: store.Scope{Agency: "acme"}, Roles: []cascade.Role{cascade.Analyst}}})
 	must(err)
-	s.advance(time.Hour)
+	s.Advance(time.Hour)
 	_, _, err = s.svc.PutUser(ctx, op, "bea", store.UserSpec{Email: "bea@example.com", Type: cascade.UserTypeAgent})
 	must(err)
 	_, err = s.svc.PutGrants(ctx, op, "bea", []store.Grant{{Scope: store.Scope{Environment: "team-support.webchat"}, Roles: []cascade.Role{cascade.Agent}}})
@@ -123,7 +109,7 @@ func TestAuditCommand(t *testing.T) {
 	start := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	s := startStore(t, start)
 	seedStore(t, s)
-	now := s.clock().Add(30 * time.Minute) // the plugin's clock: half an hour after the last change
+	now := s.Now().Add(30 * time.Minute) // the plugin's clock: half an hour after the last change
 	flags := []string{"--store-url", s.url, "--store-token-file", s.tokenFile}
 	run := func(t *testing.T, args ...string) result {
 		t.Helper()
@@ -209,7 +195,7 @@ func TestAccessFromStore(t *testing.T) {
 	s := startStore(t, time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	seedStore(t, s)
 	run := func(args ...string) result {
-		return runPlugin(t, Options{NewStore: newStoreClient}, s.clock(), append(args, "--from", "store", "--store-url", s.url, "--store-token-file", s.tokenFile)...)
+		return runPlugin(t, Options{NewStore: newStoreClient}, s.Now(), append(args, "--from", "store", "--store-url", s.url, "--store-token-file", s.tokenFile)...)
 	}
 	run("access", "bea").want(t, ""+
 		"ENVIRONMENT            AGENCY   ROLES   SOURCE        CAPABILITIES         BINDINGS\n"+

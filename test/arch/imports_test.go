@@ -23,6 +23,9 @@ type rule struct {
 
 var rules = []rule{
 	{pkg: "internal/cascade", forbid: []string{""}},
+	{pkg: "internal/testclock", forbid: []string{""}},
+	{pkg: "internal/operator/memlimit", forbid: []string{""}},
+	{pkg: "internal/operator/cachetrim", forbid: []string{""}, allowOwn: []string{"api/v1alpha1"}},
 	{pkg: "api/v1alpha1", forbid: []string{""}},
 	{pkg: "internal/store", forbid: []string{""}, allowOwn: []string{"internal/cascade"}},
 	{pkg: "internal/operator/planner", forbid: []string{""},

@@ -17,29 +17,15 @@ import (
 	"github.com/studio-operator/studio-operator/internal/store"
 	mailpkg "github.com/studio-operator/studio-operator/internal/store/mail"
 	"github.com/studio-operator/studio-operator/internal/store/sqlstore"
+	"github.com/studio-operator/studio-operator/internal/testclock"
 )
 
-// testClock is a settable clock shared by the store and the worker, so that backoff
+// testClock is the manual clock shared by the store and the worker, so that backoff
 // and leases are tested without waiting.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type testClock = testclock.Clock
 
 func newTestClock() *testClock {
-	return &testClock{now: time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	return testclock.New(time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC))
 }
 
 // testStore is a real SQLite-backed store in a temporary directory.

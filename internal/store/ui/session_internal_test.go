@@ -5,21 +5,20 @@ import (
 	"time"
 
 	"github.com/studio-operator/studio-operator/internal/store/auth"
+	"github.com/studio-operator/studio-operator/internal/testclock"
 )
 
-// fakeClock is a clock the tests move.
-type fakeClock struct{ t time.Time }
+func newFakeClock() *testclock.Clock {
+	return testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+}
 
-func (c *fakeClock) now() time.Time      { return c.t }
-func (c *fakeClock) add(d time.Duration) { c.t = c.t.Add(d) }
-func newFakeClock() *fakeClock           { return &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
 func principal(name string) auth.Principal {
 	return auth.Principal{Subject: name, Role: auth.RoleReader}
 }
 
 func TestSessionsEnd(t *testing.T) {
 	clock := newFakeClock()
-	s := newSessionStore(30*time.Minute, 2*time.Hour, clock.now)
+	s := newSessionStore(30*time.Minute, 2*time.Hour, clock.Now)
 	id, sess := s.create(principal("ana"))
 	if got, ok := s.lookup(id); !ok || got != sess {
 		t.Fatal("a new session is not found")
@@ -29,17 +28,17 @@ func TestSessionsEnd(t *testing.T) {
 	}
 	// Used every 20 minutes it lives until its maximum age.
 	for range 5 {
-		clock.add(20 * time.Minute)
+		clock.Advance(20 * time.Minute)
 		if _, ok := s.lookup(id); !ok {
-			t.Fatalf("the session ended while in use, at %s", clock.t)
+			t.Fatalf("the session ended while in use, at %s", clock.Now())
 		}
 	}
-	clock.add(25 * time.Minute)
+	clock.Advance(25 * time.Minute)
 	if _, ok := s.lookup(id); ok {
 		t.Error("the session outlived its maximum age")
 	}
 	idle, _ := s.create(principal("diego"))
-	clock.add(31 * time.Minute)
+	clock.Advance(31 * time.Minute)
 	if _, ok := s.lookup(idle); ok {
 		t.Error("an idle session outlived the idle timeout")
 	}
@@ -52,11 +51,11 @@ func TestSessionsEnd(t *testing.T) {
 
 func TestSessionsAreBounded(t *testing.T) {
 	clock := newFakeClock()
-	s := newSessionStore(time.Hour, time.Hour, clock.now)
+	s := newSessionStore(time.Hour, time.Hour, clock.Now)
 	s.maxSize = 3
 	first, _ := s.create(principal("a"))
 	for range 3 {
-		clock.add(time.Second)
+		clock.Advance(time.Second)
 		s.create(principal("b"))
 	}
 	if len(s.byHash) != 3 {
@@ -69,7 +68,7 @@ func TestSessionsAreBounded(t *testing.T) {
 
 func TestAttemptLimiter(t *testing.T) {
 	clock := newFakeClock()
-	l := newAttemptLimiter(clock.now)
+	l := newAttemptLimiter(clock.Now)
 	for i := range perClientBurst {
 		if ok, _ := l.allowed("10.0.0.1"); !ok {
 			t.Fatalf("attempt %d refused", i+1)
@@ -83,7 +82,7 @@ func TestAttemptLimiter(t *testing.T) {
 	if ok, _ := l.allowed("10.0.0.2"); !ok {
 		t.Error("another client is refused")
 	}
-	clock.add(perClientEvery)
+	clock.Advance(perClientEvery)
 	if ok, _ := l.allowed("10.0.0.1"); !ok {
 		t.Error("the client is still refused after the refill interval")
 	}
