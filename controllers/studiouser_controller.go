@@ -85,6 +85,9 @@ type userRun struct {
 	// requeueBy is when the user must be looked at again at the latest: the expiry of
 	// its pending invitation.
 	requeueBy time.Time
+	// accessBefore is the status.access the API server holds, once a step needed it
+	// (accessBefore): the cache keeps only its fingerprint.
+	accessBefore *[]iamv1.EnvironmentAccess
 }
 
 // userStep is one named step of the StudioUser reconcile; proceed lets the next run.
@@ -107,8 +110,17 @@ func (r *StudioUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	old := u.Status.DeepCopy()
+	run := &userRun{u: u, key: u.Name, caller: provenance.Caller(kindStudioUser, u, r.opts.InstanceID, FieldManager)}
 	defer func() {
-		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, u, func(b client.Object) { b.(*iamv1.StudioUser).Status = *old }))
+		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, u, func(b client.Object) {
+			bu := b.(*iamv1.StudioUser)
+			bu.Status = *old
+			if run.accessBefore != nil {
+				// The cache left status.access out; the patch is against the list
+				// the API server holds.
+				bu.Status.Access = *run.accessBefore
+			}
+		}))
 		res, retErr = quietConflict(res, retErr)
 	}()
 
@@ -118,7 +130,6 @@ func (r *StudioUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	lock.Lock()
 	defer lock.Unlock()
 
-	run := &userRun{u: u, key: u.Name, caller: provenance.Caller(kindStudioUser, u, r.opts.InstanceID, FieldManager)}
 	var out outcome
 	switch {
 	case !u.DeletionTimestamp.IsZero():

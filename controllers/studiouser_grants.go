@@ -8,9 +8,11 @@ import (
 	"sync"
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
+	"github.com/studio-operator/studio-operator/internal/operator/cachetrim"
 	"github.com/studio-operator/studio-operator/internal/operator/planner"
 	"github.com/studio-operator/studio-operator/internal/operator/provenance"
 	"github.com/studio-operator/studio-operator/internal/store"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // reconcilePlan reads the RoleBindings naming the user (field index) and what they
@@ -125,14 +127,46 @@ func (r *StudioUserReconciler) reconcileGrants(ctx context.Context, run *userRun
 	access := planner.AccessWithout(run.plan.Access, w.left)
 	skipped := append(slices.Clone(run.unrecorded), w.left...)
 
+	before, err := r.accessBefore(ctx, run, access)
+	if err != nil {
+		return kubeFailed(err)
+	}
 	st := &run.u.Status
-	run.access = planner.DiffAccess(st.Access, access)
+	run.access = planner.DiffAccess(before, access)
 	st.Access = access
 	st.Environments = int32(len(access))
 	if len(skipped) > 0 {
 		return waitingForScope(skipped[0])
 	}
 	return proceed
+}
+
+// accessBefore returns the status.access the API server holds for the user, and
+// makes it the base of the status patch. The cache keeps only its fingerprint
+// (cachetrim.AccessAnnotation): when want or no access at all matches it, that is
+// the list, with no request; otherwise the user is read from the API server, which
+// happens only when the user's access changed.
+func (r *StudioUserReconciler) accessBefore(ctx context.Context, run *userRun, want []iamv1.EnvironmentAccess) ([]iamv1.EnvironmentAccess, error) {
+	if run.accessBefore != nil {
+		return *run.accessBefore, nil
+	}
+	before := run.u.Status.Access
+	if fp, cached := cachetrim.CachedAccess(run.u); cached {
+		switch fp {
+		case cachetrim.AccessFingerprint(want):
+			before = want
+		case cachetrim.AccessFingerprint(nil):
+			before = nil
+		default:
+			fresh := &iamv1.StudioUser{}
+			if err := r.apiReader.Get(ctx, client.ObjectKeyFromObject(run.u), fresh); err != nil {
+				return nil, err
+			}
+			before = fresh.Status.Access
+		}
+	}
+	run.accessBefore = &before
+	return before, nil
 }
 
 // unknownGrant returns the index of the grant an unknown-reference error names

@@ -57,14 +57,18 @@ func (r *StudioUserReconciler) revokeOnly(ctx context.Context, run *userRun) {
 	// Status claims only what the store holds for sure: the environments whose
 	// access the plan leaves exactly as it was. It may understate until the profile is
 	// fixed; it never overstates.
+	before, err := r.accessBefore(ctx, run, nil)
+	if err != nil {
+		return
+	}
 	st := &run.u.Status
-	kept := make([]iamv1.EnvironmentAccess, 0, len(st.Access))
-	for _, a := range st.Access {
+	kept := make([]iamv1.EnvironmentAccess, 0, len(before))
+	for _, a := range before {
 		if slices.ContainsFunc(run.plan.Access, func(p iamv1.EnvironmentAccess) bool { return equality.Semantic.DeepEqual(a, p) }) {
 			kept = append(kept, a)
 		}
 	}
-	run.access = planner.DiffAccess(st.Access, kept)
+	run.access = planner.DiffAccess(before, kept)
 	st.Access, st.Environments = kept, int32(len(kept))
 }
 

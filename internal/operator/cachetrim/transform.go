@@ -20,7 +20,8 @@ import (
 //   - strings that many objects repeat (namespaces, field managers, condition types,
 //     reasons and messages, roles, environment, agency, binding and user names) are
 //     interned, so that the cache holds each once instead of once per object;
-//   - slices that the decoder grew by doubling are cut to their length.
+//   - slices that the decoder grew by doubling are cut to their length;
+//   - a StudioUser's status.access is replaced by its fingerprint (AccessAnnotation).
 //
 // Objects in the cache are never modified by their readers: the cache hands out
 // copies, and lists that skip the copy are read-only. Sharing strings between them is
@@ -110,12 +111,7 @@ func studioUser(u *iamv1.StudioUser) {
 	if inv := st.Invitation; inv != nil {
 		inv.State = in(inv.State)
 	}
-	st.Access = exact(st.Access)
-	for i := range st.Access {
-		a := &st.Access[i]
-		a.Environment, a.Agency, a.Source = in(a.Environment), in(a.Agency), in(a.Source)
-		a.Roles, a.Bindings = internAll(a.Roles), internAll(a.Bindings)
-	}
+	stripAccess(u)
 }
 
 func roleBinding(b *iamv1.RoleBinding) {

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/operator/cachetrim"
 	"github.com/studio-operator/studio-operator/internal/operator/provenance"
 )
@@ -109,20 +110,28 @@ func TestTransformKeepsProvenance(t *testing.T) {
 	}
 }
 
-// Apart from the managedFields and the last-applied annotation, the transform
-// changes no value; and two objects share the strings they repeat.
+// Apart from the managedFields, the last-applied annotation and a user's
+// status.access (kept as its fingerprint), the transform changes no value; and two
+// objects share the strings they repeat.
 func TestTransformKeepsValuesAndSharesStrings(t *testing.T) {
 	u1, u2 := user(0), user(1)
 	b1, b2 := binding(0, 100), binding(1, 100)
 	ignore := cmpopts.IgnoreFields(metav1.ObjectMeta{}, "ManagedFields")
-	for _, pair := range []struct{ want, got any }{
-		{user(0), transform(t, decoded(t, u1))},
-		{binding(0, 100), transform(t, decoded(t, b1))},
-	} {
-		if diff := cmp.Diff(pair.want, pair.got, ignore); diff != "" {
-			t.Errorf("the transform changed a value (-want +got):\n%s", diff)
-		}
+
+	gotUser := transform(t, decoded(t, u1))
+	wantUser := user(0)
+	wantUser.Annotations = map[string]string{cachetrim.AccessAnnotation: cachetrim.AccessFingerprint(wantUser.Status.Access)}
+	wantUser.Status.Access = nil
+	if diff := cmp.Diff(wantUser, gotUser, ignore); diff != "" {
+		t.Errorf("the transform changed a user's value (-want +got):\n%s", diff)
 	}
+	if fp, ok := cachetrim.CachedAccess(gotUser); !ok || fp != cachetrim.AccessFingerprint(u1.Status.Access) {
+		t.Errorf("CachedAccess = %q, %v", fp, ok)
+	}
+	if diff := cmp.Diff(binding(0, 100), transform(t, decoded(t, b1)), ignore); diff != "" {
+		t.Errorf("the transform changed a binding's value (-want +got):\n%s", diff)
+	}
+
 	x, y := transform(t, decoded(t, u1)), transform(t, decoded(t, u2))
 	same := func(what, a, b string) {
 		t.Helper()
@@ -132,15 +141,57 @@ func TestTransformKeepsValuesAndSharesStrings(t *testing.T) {
 	}
 	same("namespace", x.Namespace, y.Namespace)
 	same("condition message", x.Status.Conditions[0].Message, y.Status.Conditions[0].Message)
-	same("environment", x.Status.Access[3].Environment, y.Status.Access[3].Environment)
-	same("role", string(x.Status.Access[3].Roles[0]), string(y.Status.Access[3].Roles[0]))
-	same("binding", x.Status.Access[3].Bindings[0], y.Status.Access[3].Bindings[0])
-	if cap(x.Status.Access) != len(x.Status.Access) {
-		t.Errorf("status.access keeps %d spare elements", cap(x.Status.Access)-len(x.Status.Access))
-	}
 	// A user's name, its binding's subject and the binding's status share one string.
 	bx, by := transform(t, decoded(t, b1)), transform(t, decoded(t, b2))
 	same("subject in spec and status", bx.Spec.Subjects[5].Name, bx.Status.Subjects[5].Name)
 	same("subject in two bindings", bx.Spec.Subjects[1].Name, by.Spec.Subjects[0].Name)
 	same("user name and subject", x.Name, bx.Spec.Subjects[0].Name)
+	if cap(bx.Spec.Subjects) != len(bx.Spec.Subjects) {
+		t.Errorf("spec.subjects keeps %d spare elements", cap(bx.Spec.Subjects)-len(bx.Spec.Subjects))
+	}
+}
+
+// The fingerprint tells every change of a user's access from no change.
+func TestAccessFingerprint(t *testing.T) {
+	base := user(0).Status.Access
+	fp := cachetrim.AccessFingerprint(base)
+	if cachetrim.AccessFingerprint(*decoded(t, &base)) != fp {
+		t.Error("the same access, decoded again, has another fingerprint")
+	}
+	changes := map[string]func(a []iamv1.EnvironmentAccess) []iamv1.EnvironmentAccess{
+		"none":                func(a []iamv1.EnvironmentAccess) []iamv1.EnvironmentAccess { return nil },
+		"one environment less": func(a []iamv1.EnvironmentAccess) []iamv1.EnvironmentAccess { return a[1:] },
+		"another role": func(a []iamv1.EnvironmentAccess) []iamv1.EnvironmentAccess {
+			a[3].Roles = []iamv1.Role{iamv1.RoleAnalyst}
+			return a
+		},
+		"a role more": func(a []iamv1.EnvironmentAccess) []iamv1.EnvironmentAccess {
+			a[3].Roles = append(a[3].Roles, iamv1.RoleAnalyst)
+			return a
+		},
+		"another binding": func(a []iamv1.EnvironmentAccess) []iamv1.EnvironmentAccess {
+			a[3].Bindings = []string{"ag-1/ab-002"}
+			return a
+		},
+		"another source": func(a []iamv1.EnvironmentAccess) []iamv1.EnvironmentAccess {
+			a[3].Source = iamv1.AccessSourceEnvironment
+			return a
+		},
+		"a role moved to the binding list": func(a []iamv1.EnvironmentAccess) []iamv1.EnvironmentAccess {
+			a[3].Roles, a[3].Bindings = nil, append([]string{string(a[3].Roles[0])}, a[3].Bindings...)
+			return a
+		},
+		"two entries swapped": func(a []iamv1.EnvironmentAccess) []iamv1.EnvironmentAccess {
+			a[0], a[1] = a[1], a[0]
+			return a
+		},
+	}
+	seen := map[string]string{fp: "unchanged"}
+	for name, change := range changes {
+		got := cachetrim.AccessFingerprint(change(user(0).Status.Access))
+		if other, dup := seen[got]; dup {
+			t.Errorf("%q has the fingerprint of %q", name, other)
+		}
+		seen[got] = name
+	}
 }
