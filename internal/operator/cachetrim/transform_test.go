@@ -159,7 +159,7 @@ func TestAccessFingerprint(t *testing.T) {
 		t.Error("the same access, decoded again, has another fingerprint")
 	}
 	changes := map[string]func(a []iamv1.EnvironmentAccess) []iamv1.EnvironmentAccess{
-		"none":                func(a []iamv1.EnvironmentAccess) []iamv1.EnvironmentAccess { return nil },
+		"none":                 func(a []iamv1.EnvironmentAccess) []iamv1.EnvironmentAccess { return nil },
 		"one environment less": func(a []iamv1.EnvironmentAccess) []iamv1.EnvironmentAccess { return a[1:] },
 		"another role": func(a []iamv1.EnvironmentAccess) []iamv1.EnvironmentAccess {
 			a[3].Roles = []iamv1.Role{iamv1.RoleAnalyst}
