@@ -462,7 +462,10 @@ func (s slowSender) Send(ctx context.Context, from, to string, msg []byte) error
 	return s.Sender.Send(ctx, from, to, msg)
 }
 
-func TestWorkerReleasesMessagesWhoseLeaseRunsShort(t *testing.T) {
+// threeInvited is a store with invitations to alice, bob and carol, and a sender
+// that writes them to dir.
+func threeInvited(t *testing.T) (*testClock, *testStore, string, mailpkg.Sender) {
+	t.Helper()
 	clock := newTestClock()
 	st := newTestStore(t, clock.Now)
 	for _, key := range []string{"alice", "bob", "carol"} {
@@ -473,6 +476,11 @@ func TestWorkerReleasesMessagesWhoseLeaseRunsShort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return clock, st, dir, dirSender
+}
+
+func TestWorkerReleasesMessagesWhoseLeaseRunsShort(t *testing.T) {
+	clock, st, dir, dirSender := threeInvited(t)
 	// Lease 2m, SendTimeout 1m: a delivery must start within 50s of the claim.
 	w, _, _ := newTestWorker(t, st, slowSender{Sender: dirSender, clock: clock, d: 40 * time.Second}, clock, &logBuffer{}, func(o *mailpkg.WorkerOptions) {
 		o.Lease, o.SendTimeout = 2*time.Minute, time.Minute
@@ -519,16 +527,7 @@ func (s stoppingSender) Send(ctx context.Context, from, to string, msg []byte) e
 }
 
 func TestWorkerStoppingReleasesWhatItDidNotSend(t *testing.T) {
-	clock := newTestClock()
-	st := newTestStore(t, clock.Now)
-	for _, key := range []string{"alice", "bob", "carol"} {
-		st.invite(t, key, key+"@example.com", "")
-	}
-	dir := filepath.Join(t.TempDir(), "mail")
-	dirSender, err := mailpkg.NewDirSender(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	clock, st, dir, dirSender := threeInvited(t)
 	ctx, stop := context.WithCancel(t.Context())
 	defer stop()
 	logs := &logBuffer{}
