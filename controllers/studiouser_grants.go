@@ -7,12 +7,13 @@ import (
 	"slices"
 	"sync"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/operator/cachetrim"
 	"github.com/studio-operator/studio-operator/internal/operator/planner"
 	"github.com/studio-operator/studio-operator/internal/operator/provenance"
 	"github.com/studio-operator/studio-operator/internal/store"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // reconcilePlan reads the RoleBindings naming the user (field index) and what they

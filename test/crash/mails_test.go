@@ -2,14 +2,11 @@ package crash
 
 import (
 	"context"
-	"fmt"
-	"net/mail"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/studio-operator/studio-operator/internal/store"
+	studiomail "github.com/studio-operator/studio-operator/internal/store/mail"
 )
 
 // checkMails: the mail directory holds, per address, exactly as many .eml files as
@@ -61,49 +58,22 @@ func (k checker) checkMails(ctx context.Context, cs clusterState, v verdict) err
 	return nil
 }
 
-// mailsPerUser counts the .eml files of dir by recipient, as workload user names
-// (the local part of userEmail's addresses); unknown counts the other recipients.
+// mailsPerUser counts the delivered mails of dir by recipient, as workload user
+// names (the local part of userEmail's addresses); unknown counts the other
+// recipients.
 func mailsPerUser(dir string) (map[string]int, int, error) {
-	entries, err := os.ReadDir(dir)
+	byAddress, err := studiomail.Recipients(dir)
 	if err != nil {
 		return nil, 0, err
 	}
 	counts, unknown := map[string]int{}, 0
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".eml") {
+	for to, n := range byAddress {
+		local, domain, _ := strings.Cut(to, "@")
+		if domain != emailDomain {
+			unknown += n
 			continue
 		}
-		name, err := recipientOf(filepath.Join(dir, e.Name()))
-		if err != nil {
-			return nil, 0, err
-		}
-		if name == "" {
-			unknown++
-			continue
-		}
-		counts[name]++
+		counts[local] += n
 	}
 	return counts, unknown, nil
-}
-
-// recipientOf is the workload user a mail is addressed to, "" for another address.
-func recipientOf(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	msg, err := mail.ReadMessage(f)
-	if err != nil {
-		return "", fmt.Errorf("mail %s: %w", filepath.Base(path), err)
-	}
-	addr, err := mail.ParseAddress(msg.Header.Get("To"))
-	if err != nil {
-		return "", fmt.Errorf("mail %s: unreadable To header", filepath.Base(path))
-	}
-	local, domain, _ := strings.Cut(addr.Address, "@")
-	if domain != emailDomain {
-		return "", nil
-	}
-	return local, nil
 }

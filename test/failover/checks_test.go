@@ -3,9 +3,6 @@ package failover
 import (
 	"context"
 	"fmt"
-	"net/mail"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -14,6 +11,7 @@ import (
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/internal/store"
+	studiomail "github.com/studio-operator/studio-operator/internal/store/mail"
 )
 
 // granted counts the users the store holds any grant for.
@@ -85,46 +83,19 @@ func sendCount(inv *iamv1.InvitationStatus) any {
 	return fmt.Sprintf("sendCount %d", inv.SendCount)
 }
 
-// mailsPerUser counts the delivered invitation mails (.eml; the store writes
-// *.part first and renames) by recipient, keyed by user name. Addresses of no user
-// of the test are counted under "other". Mail content is never read beyond the To
-// header: it holds the invitation link.
+// mailsPerUser counts the delivered invitation mails by recipient, keyed by user
+// name. Addresses of no user of the test are counted under "other".
 func mailsPerUser(dir string) (map[string]int, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.eml"))
-	if err != nil {
-		return nil, err
-	}
+	byAddress, err := studiomail.Recipients(dir)
 	counts := map[string]int{}
-	for _, f := range files {
-		to, err := recipient(f)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Base(f), err)
-		}
-		name, ok := strings.CutSuffix(strings.ToLower(to), "@failover.example.com")
+	for to, n := range byAddress {
+		name, ok := strings.CutSuffix(to, "@failover.example.com")
 		if !ok {
 			name = "other"
 		}
-		counts[name]++
+		counts[name] += n
 	}
-	return counts, nil
-}
-
-// recipient is the one address of a mail's To header.
-func recipient(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	msg, err := mail.ReadMessage(f)
-	if err != nil {
-		return "", fmt.Errorf("not a mail: %w", err)
-	}
-	to, err := mail.ParseAddressList(msg.Header.Get("To"))
-	if err != nil || len(to) != 1 {
-		return "", fmt.Errorf("want one To address, got %d (%v)", len(to), err)
-	}
-	return to[0].Address, nil
+	return counts, err
 }
 
 // checkMails is an error unless every user got exactly one mail and nobody else any.

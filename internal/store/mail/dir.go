@@ -181,3 +181,41 @@ func isFileToken(s string) bool {
 	}
 	return true
 }
+
+// Recipients counts the mails a DirSender delivered to dir (its .eml files; a mail
+// still being written is not one) by their To address, lowercased. Nothing beyond
+// the To header is read: the body holds the invitation link. A missing dir holds no
+// mail.
+func Recipients(dir string) (map[string]int, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.eml"))
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	for _, path := range files {
+		to, err := recipient(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+		}
+		counts[strings.ToLower(to)]++
+	}
+	return counts, nil
+}
+
+// recipient is the one address of the To header of the mail at path.
+func recipient(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	msg, err := mail.ReadMessage(f)
+	if err != nil {
+		return "", fmt.Errorf("not a mail: %w", err)
+	}
+	to, err := mail.ParseAddressList(msg.Header.Get("To"))
+	if err != nil || len(to) != 1 {
+		return "", fmt.Errorf("want one To address, got %d (%v)", len(to), err)
+	}
+	return to[0].Address, nil
+}

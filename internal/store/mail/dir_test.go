@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,5 +164,48 @@ func TestDirSenderSeesWhatAnotherWrote(t *testing.T) {
 	}
 	if len(entries) != 51 {
 		t.Errorf("%d files for 51 distinct messages", len(entries))
+	}
+}
+
+func TestRecipientsCountsTheDeliveredMailsByAddress(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "mail")
+	if got, err := mailpkg.Recipients(dir); err != nil || len(got) != 0 {
+		t.Fatalf("Recipients of a missing dir = %v, %v; want none", got, err)
+	}
+	d, err := mailpkg.NewDirSender(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(id, to string) {
+		t.Helper()
+		m := testOutboxMessage(t)
+		m.MessageID, m.To = id, to
+		msg, err := mailpkg.Compose(testFrom, m, testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Send(t.Context(), "", to, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("<a@studio.example>", "ana@example.com")
+	send("<b@studio.example>", "Ana@Example.com")
+	send("<c@studio.example>", "bea@example.com")
+	// A mail still being written is none.
+	if err := os.WriteFile(filepath.Join(dir, "x.eml.part"), []byte("To: cem@example.com\r\n\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := mailpkg.Recipients(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int{"ana@example.com": 2, "bea@example.com": 1}; !maps.Equal(got, want) {
+		t.Errorf("Recipients = %v, want %v", got, want)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "broken.eml"), []byte("not a mail"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mailpkg.Recipients(dir); err == nil || !strings.Contains(err.Error(), "broken.eml") {
+		t.Errorf("a broken mail gives %v, want an error naming it", err)
 	}
 }

@@ -9,9 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	netmail "net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,34 +127,8 @@ func (s *Store) Client(manager string, onRequest func(string, time.Duration, err
 
 // MailsTo counts the delivered mails addressed to email.
 func (s *Store) MailsTo(email string) (int, error) {
-	entries, err := os.ReadDir(s.MailDir)
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".eml") {
-			continue
-		}
-		f, err := os.Open(filepath.Join(s.MailDir, e.Name()))
-		if err != nil {
-			return 0, err
-		}
-		msg, err := netmail.ReadMessage(f)
-		if err == nil {
-			if to, perr := netmail.ParseAddress(msg.Header.Get("To")); perr == nil && strings.EqualFold(to.Address, email) {
-				n++
-			}
-		}
-		f.Close()
-		if err != nil {
-			return 0, fmt.Errorf("%s: %w", e.Name(), err)
-		}
-	}
-	return n, nil
+	counts, err := mail.Recipients(s.MailDir)
+	return counts[strings.ToLower(email)], err
 }
 
 // Audit returns every audit entry about user.
