@@ -3,13 +3,18 @@ package ui
 import (
 	"context"
 	"fmt"
+	"html"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -217,6 +222,7 @@ func BenchmarkPages(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/page")
 		})
 	}
+	b.Run("overview/every-page", func(b *testing.B) { benchEveryOverviewPage(b, h, st, id, n) })
 	// The chain check behind the audit page's badge runs in the background, at most
 	// once per verificationTTL; this is what one costs.
 	b.Run("audit/chain-check", func(b *testing.B) {
@@ -226,4 +232,94 @@ func BenchmarkPages(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchEveryOverviewPage pages through the whole overview as a person would, following
+// each page's "Next page" link from the first page to the last, and times every page.
+// Each page is measured against its baseline in the same run: the store's listing of
+// the same 50 users, read just before the page. It checks that the walk shows every
+// user once, in key order.
+func benchEveryOverviewPage(b *testing.B, h *Handler, st store.API, session string, n int) {
+	ctx := context.Background()
+	nextLink := regexp.MustCompile(`<a href="([^"]+)" id="next-page"`)
+	rowKey := regexp.MustCompile(`<tr data-user="([^"]+)"`)
+	var pageMs, listMs []float64
+	var cpu time.Duration
+	for b.Loop() {
+		pageMs, listMs = pageMs[:0], listMs[:0]
+		cpuBefore := processCPU(b)
+		path, cursor, seen, last := "/ui/users", "", 0, ""
+		for path != "" {
+			start := time.Now()
+			listing, err := st.ListUsers(ctx, store.UserFilter{Limit: usersPerPage, Cursor: cursor})
+			if err != nil {
+				b.Fatal(err)
+			}
+			listMs = append(listMs, float64(time.Since(start).Microseconds())/1000)
+			if listing.Next != nil {
+				cursor = *listing.Next
+			}
+
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			req.AddCookie(&http.Cookie{Name: sessionCookie, Value: session})
+			rec := httptest.NewRecorder()
+			start = time.Now()
+			h.ServeHTTP(rec, req)
+			pageMs = append(pageMs, float64(time.Since(start).Microseconds())/1000)
+			if rec.Code != http.StatusOK {
+				b.Fatalf("GET %s: %d", path, rec.Code)
+			}
+			body := rec.Body.String()
+			rows := rowKey.FindAllStringSubmatch(body, -1)
+			if len(rows) != len(listing.Items) {
+				b.Fatalf("page %d shows %d users, its listing %d", len(pageMs), len(rows), len(listing.Items))
+			}
+			for i, r := range rows {
+				if r[1] <= last || r[1] != listing.Items[i].Key {
+					b.Fatalf("page %d row %d is %q after %q, listing has %q", len(pageMs), i, r[1], last, listing.Items[i].Key)
+				}
+				last = r[1]
+			}
+			seen += len(rows)
+			path = ""
+			if m := nextLink.FindStringSubmatch(body); m != nil {
+				path = html.UnescapeString(m[1])
+			}
+		}
+		if seen != n {
+			b.Fatalf("the walk showed %d users of %d", seen, n)
+		}
+		cpu = processCPU(b) - cpuBefore
+	}
+	pageMedian, listMedian := percentile(pageMs, 50), percentile(listMs, 50)
+	b.ReportMetric(float64(len(pageMs)), "pages")
+	b.ReportMetric(pageMedian, "median-ms/page")
+	b.ReportMetric(percentile(pageMs, 99), "p99-ms/page")
+	b.ReportMetric(slices.Max(pageMs), "max-ms/page")
+	b.ReportMetric(listMedian, "listing-median-ms")
+	b.ReportMetric(pageMedian/listMedian, "page/listing")
+	// CPU of the whole process (listing and page) per page, against the wall-clock
+	// time of both: near or above 1 means the walk is bound by CPU, not by waiting.
+	var wall float64
+	for i := range pageMs {
+		wall += pageMs[i] + listMs[i]
+	}
+	b.ReportMetric(float64(cpu.Microseconds())/1000/wall, "cpu/wall")
+}
+
+// processCPU is the CPU time (user and system) this process has used.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// percentile is the p-th percentile of xs (nearest rank).
+func percentile(xs []float64, p float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	i := int(math.Ceil(p/100*float64(len(s)))) - 1
+	return s[max(i, 0)]
 }
