@@ -84,11 +84,12 @@ verify: manifests generate docs argocd-health chart-files ## Fail if generated f
 CHART_DIR ?= charts/studio-operator
 
 .PHONY: chart-files
-chart-files: ## Copy the CRDs, the RBAC rules and the Argo CD health checks from config/ into the Helm chart (crds/, files/).
+chart-files: ## Copy the CRDs, the RBAC rules, the Argo CD health checks and the alerts from config/ into the Helm chart (crds/, files/).
 	rm -f $(CHART_DIR)/crds/*.yaml
 	cp config/crd/bases/*.yaml $(CHART_DIR)/crds/
 	cp config/rbac/role.yaml config/rbac/leader_election_role.yaml config/rbac/studio_viewer_role.yaml config/rbac/studio_editor_role.yaml $(CHART_DIR)/files/rbac/
 	cp config/argocd/argocd-cm-patch.yaml $(CHART_DIR)/files/
+	cp config/prometheus/studio-operator-rules.yaml $(CHART_DIR)/files/
 
 ##@ Build
 

@@ -134,6 +134,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		causes:    newRevocationCauses(),
 	}
 	metrics.SetUserStates(userStates(mgr.GetCache()))
+	metrics.SetHeldRevocations(heldRevocations(mgr.GetCache()))
 	directory := newStoreDirectory(opts.Store, opts.ResyncPeriod)
 	base.observe = &observation{cache: mgr.GetClient(), envs: directory.environments}
 	revs := newRevocations(opts.RevocationWindow, mgr.GetClient(), mgr.GetAPIReader(), directory)
@@ -185,7 +186,7 @@ func (r *reconciler) controllerOptions(concurrency int) controller.Options {
 }
 
 // userStates counts StudioUsers by status.state for the users gauge.
-func userStates(c client.Reader) metrics.UserStates {
+func userStates(c client.Reader) metrics.Counts {
 	return func(ctx context.Context) (map[string]int, error) {
 		var l iamv1.StudioUserList
 		if err := c.List(ctx, &l); err != nil {
@@ -198,6 +199,27 @@ func userStates(c client.Reader) metrics.UserStates {
 				state = "Unknown"
 			}
 			counts[state]++
+		}
+		return counts, nil
+	}
+}
+
+// heldRevocations counts, per Agency, the users its status says are held by the
+// mass-revocation guard; every Agency is reported, 0 without holds. The status is
+// what every replica's cache shows and what a restarted manager inherits.
+func heldRevocations(c client.Reader) metrics.Counts {
+	return func(ctx context.Context) (map[string]int, error) {
+		var l iamv1.AgencyList
+		if err := c.List(ctx, &l); err != nil {
+			return nil, err
+		}
+		counts := make(map[string]int, len(l.Items))
+		for _, a := range l.Items {
+			n := 0
+			if h := a.Status.HeldRevocations; h != nil {
+				n = int(h.Users)
+			}
+			counts[a.Name] = n
 		}
 		return counts, nil
 	}

@@ -173,6 +173,9 @@ func (r *StudioUserReconciler) reconcileDelete(ctx context.Context, run *userRun
 			if _, err := r.store.RemoveUser(ctx, run.caller, run.key); err != nil && !store.IsNotFound(err) {
 				return fromStoreError(err, "")
 			}
+			// The user holds nothing now: a retry (the Secret or the finalizer below
+			// failed) must not take the listing's older copy for access still to revoke.
+			r.directory.grants.note(run.key, nil)
 			r.normalEvent(u, EventUserRemoved, actionDelete, "removed from the Studio: all access revoked")
 		}
 	}

@@ -95,6 +95,7 @@ mail under way is delivered, the database is closed.`,
 		"(one Secret for every replica); default $"+LinkKeyFileEnv+", else for SQLite a key generated once into <database>.link-key (mode 0600)")
 	f.DurationVar(&cfg.MailPollInterval, "mail-poll-interval", cfg.MailPollInterval, "longest wait between two passes over the mail outbox")
 	f.DurationVar(&cfg.MailLease, "mail-lease", cfg.MailLease, "how long a claimed mail is reserved for this replica: after a crash, its unsent mails are claimed again once it runs out; must exceed --mail-send-timeout by more than "+mail.LeaseMargin.String())
+	f.DurationVar(&cfg.AuditCheckInterval, "audit-check-interval", cfg.AuditCheckInterval, "how often to check the audit chain for the studio_store_audit_chain_* metrics (at start, then at this interval); 0 checks only when the audit page asks")
 	f.DurationVar(&cfg.MailSendTimeout, "mail-send-timeout", cfg.MailSendTimeout, "how long one delivery (an SMTP conversation or an .eml write) may take")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a graceful shutdown may take")
 	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json")

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/studio-operator/studio-operator/internal/store"
+	"github.com/studio-operator/studio-operator/internal/store/auditcheck"
 	"github.com/studio-operator/studio-operator/internal/store/auth"
 	"github.com/studio-operator/studio-operator/internal/store/httpapi"
 	"github.com/studio-operator/studio-operator/internal/store/mail"
@@ -35,9 +36,10 @@ type Server struct {
 	url      string
 	addr     string
 	store    *sqlstore.Store
+	audit    *auditcheck.Checker
 	handler  http.Handler
 	served   chan error
-	stopMail context.CancelFunc
+	stopWork context.CancelFunc // stops the mail worker and the periodic chain checks
 	mailDone chan struct{}
 	once     sync.Once
 	stopErr  error
@@ -119,10 +121,12 @@ func StartWith(ctx context.Context, cfg Config, log *slog.Logger, hooks Hooks) (
 		return nil, err
 	}
 	svc := kickingService{Service: st, kick: worker.Kick}
+	s.audit = auditcheck.New(st, auditcheck.Options{Now: hooks.Clock, Logger: log})
+	registry.MustRegister(s.audit.Collectors()...)
 	var handler http.Handler
 	api, err := httpapi.New(svc, tokens, httpapi.Options{Logger: log, Registry: registry})
 	if err == nil {
-		handler, err = withPages(api, svc, tokens, s.url, log)
+		handler, err = withPages(api, svc, tokens, s.audit, s.url, log)
 	}
 	if err != nil {
 		_ = listener.Close()
@@ -133,12 +137,13 @@ func StartWith(ctx context.Context, cfg Config, log *slog.Logger, hooks Hooks) (
 
 	// The worker outlives the request contexts: it stops only in Shutdown, after the
 	// HTTP server, so a mail committed by the last request is still attempted.
-	mailCtx, stopMail := context.WithCancel(context.WithoutCancel(ctx))
-	s.stopMail = stopMail
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopWork = stopWork
 	go func() {
 		defer close(s.mailDone)
-		_ = worker.Run(mailCtx)
+		_ = worker.Run(work)
 	}()
+	go s.audit.Run(work, cfg.AuditCheckInterval)
 	s.serve(listener)
 	log.Info("studio-store serving", "address", listener.Addr().String(), "db", dbKind(cfg.DB), "mail", mailKind(cfg.SMTPURL))
 	return s, nil
@@ -226,7 +231,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 			}
 		}
-		s.stopMail()
+		s.stopWork()
+		s.audit.Close()
 		select {
 		case <-s.mailDone:
 		case <-ctx.Done():

@@ -123,15 +123,15 @@ func TestMain(m *testing.M) {
 }
 
 // startAPIServer starts kube-apiserver and etcd (once) with the chart's CRDs (crds/,
-// as `helm install` applies them) and a stand-in ServiceMonitor CRD, and returns a
-// client with strict field validation and the warnings it receives, and the
-// environment.
+// as `helm install` applies them) and stand-ins of the Prometheus Operator's two CRDs,
+// and returns a client with strict field validation and the warnings it receives, and
+// the environment.
 func startAPIServer(t *testing.T) (client.Client, *warnings, *envtest.Environment) {
 	t.Helper()
 	apiServer.once.Do(func() {
 		env := &envtest.Environment{
 			CRDDirectoryPaths:     []string{filepath.Join(chartDir, "crds")},
-			CRDs:                  []*apiextensionsv1.CustomResourceDefinition{serviceMonitorCRD()},
+			CRDs:                  []*apiextensionsv1.CustomResourceDefinition{monitoringCRD("ServiceMonitor", "servicemonitors"), monitoringCRD("PrometheusRule", "prometheusrules")},
 			ErrorIfCRDPathMissing: true,
 		}
 		if os.Getenv("KUBEBUILDER_ASSETS") == "" {
@@ -140,8 +140,8 @@ func startAPIServer(t *testing.T) (client.Client, *warnings, *envtest.Environmen
 		apiServer.cfg, apiServer.err = env.Start()
 		if apiServer.err == nil {
 			apiServer.env = env
-			if n := len(env.CRDs); n != 5 {
-				apiServer.err = fmt.Errorf("envtest installed %d CRDs, want the chart's four and ServiceMonitor", n)
+			if n := len(env.CRDs); n != 6 {
+				apiServer.err = fmt.Errorf("envtest installed %d CRDs, want the chart's four, ServiceMonitor and PrometheusRule", n)
 			}
 		}
 	})
@@ -175,17 +175,17 @@ func createNamespace(t *testing.T, c client.Client, name string) {
 	}
 }
 
-// serviceMonitorCRD stands in for the Prometheus Operator's CRD, which is not part of
-// this repository: it accepts any spec, so the dry-run checks the object's metadata and
-// that the kind exists; the fields are checked against the operator's Go types in
-// TestChartTemplate.
-func serviceMonitorCRD() *apiextensionsv1.CustomResourceDefinition {
+// monitoringCRD stands in for one of the Prometheus Operator's CRDs, which are not part
+// of this repository: it accepts any spec, so the dry-run checks the object's metadata
+// and that the kind exists; the fields are checked against the Prometheus Operator's Go
+// types in TestChartTemplate.
+func monitoringCRD(kind, plural string) *apiextensionsv1.CustomResourceDefinition {
 	preserve := true
 	return &apiextensionsv1.CustomResourceDefinition{
-		ObjectMeta: metav1.ObjectMeta{Name: "servicemonitors.monitoring.coreos.com"},
+		ObjectMeta: metav1.ObjectMeta{Name: plural + ".monitoring.coreos.com"},
 		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
 			Group: "monitoring.coreos.com",
-			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "servicemonitors", Singular: "servicemonitor", Kind: "ServiceMonitor", ListKind: "ServiceMonitorList"},
+			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: plural, Singular: strings.ToLower(kind), Kind: kind, ListKind: kind + "List"},
 			Scope: apiextensionsv1.NamespaceScoped,
 			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
 				Name: "v1", Served: true, Storage: true,

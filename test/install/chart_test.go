@@ -70,6 +70,7 @@ func TestChartTemplate(t *testing.T) {
 			checkRBAC(t, r, vals)
 			checkTokens(t, r, vals)
 			checkServiceMonitors(t, r, vals)
+			checkPrometheusRule(t, r, vals)
 		})
 	}
 }
@@ -105,6 +106,10 @@ type values struct {
 		Store   struct{ ExistingSecret, Key string }
 	}
 	ServiceMonitor struct{ Enabled bool } `json:"serviceMonitor"`
+	PrometheusRule struct {
+		Enabled bool
+		Labels  map[string]string
+	} `json:"prometheusRule"`
 }
 
 // chartValues reads the chart's defaults with the profile on top.
@@ -181,6 +186,7 @@ func TestChartFilesMatchConfig(t *testing.T) {
 		pairs[filepath.Join(repoRoot, "config/rbac", f)] = filepath.Join(chartDir, "files/rbac", f)
 	}
 	pairs[filepath.Join(repoRoot, "config/argocd/argocd-cm-patch.yaml")] = filepath.Join(chartDir, "files/argocd-cm-patch.yaml")
+	pairs[filepath.Join(repoRoot, "config/prometheus/studio-operator-rules.yaml")] = filepath.Join(chartDir, "files/studio-operator-rules.yaml")
 	for src, dst := range pairs {
 		want := readFile(t, src)
 		got, err := os.ReadFile(dst)
@@ -232,7 +238,7 @@ func TestDesignedValuesExist(t *testing.T) {
 	if err := yaml.Unmarshal(readFile(t, filepath.Join(chartDir, "values.yaml")), &vals); err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{"manager.replicas", "store.replicas", "store.database", "serviceMonitor.enabled", "tokens.manager.existingSecret", "tokens.store.existingSecret", "argocd.printHealthChecks"} {
+	for _, path := range []string{"manager.replicas", "store.replicas", "store.database", "serviceMonitor.enabled", "prometheusRule.enabled", "tokens.manager.existingSecret", "tokens.store.existingSecret", "argocd.printHealthChecks"} {
 		var cur any = vals
 		for _, k := range strings.Split(path, ".") {
 			m, ok := cur.(map[string]any)

@@ -463,3 +463,52 @@ func checkServiceMonitors(t *testing.T, r rendered, v values) {
 		}
 	}
 }
+
+// The PrometheusRule, when asked for, decodes as the Prometheus Operator's type (no
+// unknown fields), carries the labels Prometheus selects it by, and holds exactly the
+// alerts of config/prometheus: the chart renders that file, it does not keep its own.
+func checkPrometheusRule(t *testing.T, r rendered, v values) {
+	t.Helper()
+	prs := r.ofKind("PrometheusRule")
+	want := 0
+	if v.PrometheusRule.Enabled {
+		want = 1
+	}
+	if len(prs) != want {
+		t.Fatalf("%d PrometheusRules, want %d", len(prs), want)
+	}
+	if want == 0 {
+		return
+	}
+	u := prs[0]
+	if u.GetAPIVersion() != serviceMonitorAPI {
+		t.Errorf("PrometheusRule %s: apiVersion %s", u.GetName(), u.GetAPIVersion())
+	}
+	for k, val := range v.PrometheusRule.Labels {
+		if u.GetLabels()[k] != val {
+			t.Errorf("PrometheusRule %s: label %s=%q, want %q", u.GetName(), k, u.GetLabels()[k], val)
+		}
+	}
+	raw, err := yaml.Marshal(u.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got monitoringv1.PrometheusRule
+	if err := yaml.UnmarshalStrict(raw, &got); err != nil {
+		t.Fatalf("PrometheusRule %s: %v", u.GetName(), err)
+	}
+	var source monitoringv1.PrometheusRule
+	if err := yaml.UnmarshalStrict(readFile(t, filepath.Join(repoRoot, "config/prometheus/studio-operator-rules.yaml")), &source); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(source.Spec, got.Spec); diff != "" {
+		t.Errorf("the chart's PrometheusRule differs from config/prometheus/studio-operator-rules.yaml (run make chart-files), -file +chart:\n%s", diff)
+	}
+	alerts := 0
+	for _, g := range got.Spec.Groups {
+		alerts += len(g.Rules)
+	}
+	if alerts == 0 {
+		t.Error("the chart's PrometheusRule has no alerts")
+	}
+}

@@ -46,6 +46,8 @@ var wantAlerts = []string{
 	"StudioOperatorReconcileErrors",
 	"StudioMailDeadLettered",
 	"StudioMailBacklog",
+	"StudioRevocationsHeld",
+	"StudioAuditChainBroken",
 }
 
 // The parts of the dashboard this package reads; Grafana's other fields are left

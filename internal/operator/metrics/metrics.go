@@ -56,13 +56,19 @@ var (
 		Help:      "Store records corrected after a change made outside the operator, by kind.",
 	}, []string{"kind"})
 
-	usersDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "users"),
-		"StudioUsers by state in the Studio (Unknown before the first reconcile).", []string{"state"}, nil)
+	// users counts StudioUsers by state, read from the manager's cache at scrape time.
+	users = newCountsCollector("users", "StudioUsers by state in the Studio (Unknown before the first reconcile).", "state")
+
+	// revocationsHeld counts, per Agency, the users whose revocation the
+	// mass-revocation guard holds until it is approved (status.heldRevocations.users;
+	// 0 for an Agency without holds), read from the manager's cache at scrape time.
+	revocationsHeld = newCountsCollector("revocations_held",
+		"Users per Agency who keep access their manifests no longer give them, until the held revocations are approved.", "agency")
 )
 
 func init() {
 	crmetrics.Registry.MustRegister(StoreRequestDuration, StoreRequestErrors, InvitationsSent,
-		GrantsChanged, DriftCorrected, usersCollector{})
+		GrantsChanged, DriftCorrected, users, revocationsHeld)
 }
 
 // ObserveStoreRequest records one store call; it fits the store client's OnRequest hook.
@@ -75,24 +81,35 @@ func ObserveStoreRequest(op string, d time.Duration, err error) {
 	StoreRequestDuration.WithLabelValues(op, code).Observe(d.Seconds())
 }
 
-// UserStates counts StudioUsers by status.state; the manager sets it to a function
+// Counts counts something by one label's values; the manager sets it to a function
 // over its cache.
-type UserStates func(ctx context.Context) (map[string]int, error)
+type Counts func(ctx context.Context) (map[string]int, error)
 
-var userStates atomic.Pointer[UserStates]
+// SetUserStates makes the users gauge report what f counts (StudioUsers by
+// status.state). The latest manager wins, which is what a process with one manager
+// (or a test restarting one) wants.
+func SetUserStates(f Counts) { users.f.Store(&f) }
 
-// SetUserStates makes the users gauge report what f counts. The latest manager wins,
-// which is what a process with one manager (or a test restarting one) wants.
-func SetUserStates(f UserStates) { userStates.Store(&f) }
+// SetHeldRevocations makes the revocations_held gauge report what f counts (held
+// users by Agency). The latest manager wins.
+func SetHeldRevocations(f Counts) { revocationsHeld.f.Store(&f) }
 
-// usersCollector reads the states at scrape time, so the gauge is never stale and
-// deleted users need no bookkeeping.
-type usersCollector struct{}
+// countsCollector is a gauge read at scrape time, so it is never stale and deleted
+// objects need no bookkeeping. A count that fails (the cache not started yet) reports
+// no series rather than zeros.
+type countsCollector struct {
+	desc *prometheus.Desc
+	f    atomic.Pointer[Counts]
+}
 
-func (usersCollector) Describe(ch chan<- *prometheus.Desc) { ch <- usersDesc }
+func newCountsCollector(name, help, label string) *countsCollector {
+	return &countsCollector{desc: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, []string{label}, nil)}
+}
 
-func (usersCollector) Collect(ch chan<- prometheus.Metric) {
-	f := userStates.Load()
+func (c *countsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *countsCollector) Collect(ch chan<- prometheus.Metric) {
+	f := c.f.Load()
 	if f == nil {
 		return
 	}
@@ -102,7 +119,7 @@ func (usersCollector) Collect(ch chan<- prometheus.Metric) {
 	if err != nil {
 		return
 	}
-	for state, n := range counts {
-		ch <- prometheus.MustNewConstMetric(usersDesc, prometheus.GaugeValue, float64(n), state)
+	for value, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), value)
 	}
 }

@@ -41,11 +41,26 @@ func TestUsersGauge(t *testing.T) {
 studio_operator_users{state="Active"} 2
 studio_operator_users{state="Invited"} 1
 `
-	if err := testutil.CollectAndCompare(usersCollector{}, strings.NewReader(want)); err != nil {
+	if err := testutil.CollectAndCompare(users, strings.NewReader(want)); err != nil {
 		t.Error(err)
 	}
 	SetUserStates(func(context.Context) (map[string]int, error) { return nil, errors.New("cache not started") })
-	if n := testutil.CollectAndCount(usersCollector{}); n != 0 {
+	if n := testutil.CollectAndCount(users); n != 0 {
 		t.Errorf("a failing count reports %d series, want none", n)
+	}
+}
+
+func TestRevocationsHeldGauge(t *testing.T) {
+	SetHeldRevocations(func(context.Context) (map[string]int, error) {
+		return map[string]int{"acme": 7, "globex": 0}, nil
+	})
+	want := `
+# HELP studio_operator_revocations_held Users per Agency who keep access their manifests no longer give them, until the held revocations are approved.
+# TYPE studio_operator_revocations_held gauge
+studio_operator_revocations_held{agency="acme"} 7
+studio_operator_revocations_held{agency="globex"} 0
+`
+	if err := testutil.CollectAndCompare(revocationsHeld, strings.NewReader(want)); err != nil {
+		t.Error(err)
 	}
 }

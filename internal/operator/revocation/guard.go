@@ -8,7 +8,9 @@
 //     access when the window opened) users lose all their access; maxPercent 100 lifts
 //     the limit;
 //   - once a revocation is held, every further one in that agency is held too, until
-//     the held set is approved or empties (the manifests give the access back);
+//     the held set is approved or empties (the manifests give the access back); a
+//     revocation allowed within the window is not a further one: asked again (a
+//     retry), it stays allowed and is not counted twice;
 //   - the last OrganisationManager or Administrator of an agency is never removed by
 //     the operator alone;
 //   - while the operator's own CRDs are being deleted or are gone, nothing is revoked.
@@ -145,6 +147,13 @@ func (g *Guard) admit(r Request) (Decision, bool) {
 		a.revoked[r.User] = now
 		return Decision{Allowed: true}, true
 	}
+	if at, again := a.revoked[r.User]; again && !r.CRDsGone && now.Sub(at) < g.window {
+		// Decided and counted already: this is the same revocation asked again (its
+		// write or the rest of its reconcile failed and is retried). Holding it now,
+		// behind revocations held since, would leave a user whose access may be gone
+		// already reported as keeping it, and count it twice.
+		return Decision{Allowed: true}, false
+	}
 	var d Decision
 	switch {
 	case r.CRDsGone:
@@ -158,7 +167,7 @@ func (g *Guard) admit(r Request) (Decision, bool) {
 	default:
 		g.prune(a, now, r)
 		budget := r.Policy.Budget(a.base)
-		if _, again := a.revoked[r.User]; again || budget < 0 || len(a.revoked) < budget {
+		if budget < 0 || len(a.revoked) < budget {
 			a.revoked[r.User] = now
 			return Decision{Allowed: true}, false
 		}

@@ -196,3 +196,49 @@ func TestGuardInheritsHoldsAcrossRestarts(t *testing.T) {
 		t.Error("the inherited hold outlived a window with nothing held")
 	}
 }
+
+// Eight StudioUsers of an agency are deleted at once: five revocations go, three are
+// held. A user whose revocation went is asked about again (its removal or the release
+// of its finalizer failed and is retried): it still goes, and is neither held nor
+// counted twice, even though revocations are held by now.
+func TestGuardRetriesOfAnAllowedRevocationStayAllowed(t *testing.T) {
+	g, now, _ := newTestGuard(t)
+	for i := range 8 {
+		d := g.Admit(req(fmt.Sprintf("u%d", i), 8))
+		if want := i < 5; d.Allowed != want {
+			t.Fatalf("u%d: allowed %v, want %v", i, d.Allowed, want)
+		}
+	}
+	for range 3 {
+		if d := g.Admit(req("u4", 8)); !d.Allowed {
+			t.Fatalf("the retry of an allowed revocation was held: %+v", d)
+		}
+	}
+	if h := g.Held("acme"); len(h.Users) != 3 || h.Reasons["u4"] != "" {
+		t.Errorf("held %v, want the 3 beyond the limit", h.Users)
+	}
+	if d := g.Admit(req("u9", 8)); d.Allowed {
+		t.Error("a new revocation went through while others are held")
+	}
+
+	// A window later the earlier decision no longer counts: asked again, the user
+	// waits with the held ones.
+	*now = now.Add(11 * time.Minute)
+	if d := g.Admit(req("u4", 8)); d.Allowed {
+		t.Error("a decision older than the window was reused")
+	}
+}
+
+// While the operator's CRDs are going, nothing is revoked, not even the retry of a
+// revocation allowed before.
+func TestGuardHoldsRetriesWhileTheCRDsGo(t *testing.T) {
+	g, _, _ := newTestGuard(t)
+	if !g.Admit(req("u1", 10)).Allowed {
+		t.Fatal("the first revocation was held")
+	}
+	r := req("u1", 10)
+	r.CRDsGone = true
+	if d := g.Admit(r); d.Allowed || d.Reason != ReasonCRDs {
+		t.Errorf("retry while the CRDs go: %+v, want held for the CRDs", d)
+	}
+}

@@ -1,15 +1,14 @@
 package ui
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/studio-operator/studio-operator/internal/store"
+	"github.com/studio-operator/studio-operator/internal/store/auditcheck"
 )
 
 // The chain check re-walks the whole log (seconds for hundreds of thousands of
@@ -17,26 +16,15 @@ import (
 // in the background when that is older than verificationTTL. Only the first page
 // after start waits, up to verificationWait, for the first check.
 const (
-	verificationTTL     = 30 * time.Second
-	verificationWait    = time.Second
-	verificationTimeout = 5 * time.Minute
+	verificationTTL  = 30 * time.Second
+	verificationWait = time.Second
 )
 
 type auditPage struct {
 	User, Agency, Environment string
 	Filtering                 bool
-	Verification              verification
+	Verification              auditcheck.Result
 	List                      auditList
-}
-
-// verification is the badge: the result of the store's chain check and when it ran.
-type verification struct {
-	store.AuditVerification
-	CheckedAt time.Time
-	// Pending: no check has finished yet.
-	Pending bool
-	// Err: the last check could not be made.
-	Err bool
 }
 
 func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, v *visit) error {
@@ -66,64 +54,21 @@ func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, v *visit) er
 		return err
 	}
 	page.List = list
-	page.Verification = h.verified.get(r.Context(), h.api)
+	page.Verification = h.audit.Get(r.Context(), verificationTTL, verificationWait)
+	if newest := list.newestSeq(); !page.Verification.Pending && newest > page.Verification.Entries {
+		// The last check did not walk entries this page shows: check again (a small
+		// log answers within the wait; a large one shows the last check, and its date).
+		page.Verification = h.audit.Refresh(r.Context(), verificationWait)
+	}
 	h.render(w, r, v, http.StatusOK, tmplAudit, "audit", "Audit log", page)
 	return nil
 }
 
-// verificationCache keeps the last chain check and runs at most one at a time.
-type verificationCache struct {
-	mu      sync.Mutex
-	last    verification
-	running chan struct{} // closed when the check under way ends; nil when none runs
-	now     func() time.Time
-	log     func(error)
-}
-
-func newVerificationCache(now func() time.Time, log func(error)) *verificationCache {
-	return &verificationCache{now: now, log: log}
-}
-
-// get returns the last check, starting a new one when it is stale; before the first
-// check has finished it waits for it a little.
-func (c *verificationCache) get(ctx context.Context, api store.API) verification {
-	c.mu.Lock()
-	stale := c.last.CheckedAt.IsZero() || c.now().Sub(c.last.CheckedAt) >= verificationTTL
-	if stale && c.running == nil {
-		c.running = make(chan struct{})
-		go c.check(api, c.running)
+// newestSeq is the highest sequence number on the page, 0 when it is empty.
+func (l auditList) newestSeq() int64 {
+	var n int64
+	for _, e := range l.Entries {
+		n = max(n, e.Seq)
 	}
-	running, last := c.running, c.last
-	c.mu.Unlock()
-	if !last.CheckedAt.IsZero() || running == nil {
-		return last
-	}
-	select {
-	case <-running:
-	case <-time.After(verificationWait):
-	case <-ctx.Done():
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.last.CheckedAt.IsZero() {
-		return verification{Pending: true}
-	}
-	return c.last
-}
-
-// check runs one chain check; it outlives the request that started it.
-func (c *verificationCache) check(api store.API, done chan struct{}) {
-	ctx, cancel := context.WithTimeout(context.Background(), verificationTimeout)
-	defer cancel()
-	res, err := api.VerifyAudit(ctx)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err != nil {
-		c.log(err)
-		c.last = verification{CheckedAt: c.now(), Err: true}
-	} else {
-		c.last = verification{AuditVerification: res, CheckedAt: c.now()}
-	}
-	c.running = nil
-	close(done)
+	return n
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/studio-operator/studio-operator/internal/store"
+	"github.com/studio-operator/studio-operator/internal/store/auditcheck"
 	"github.com/studio-operator/studio-operator/internal/store/auth"
 	"github.com/studio-operator/studio-operator/internal/store/httpapi"
 )
@@ -37,6 +38,9 @@ type Options struct {
 	MaxAge      time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Audit is the audit chain checker behind the audit page's badge, shared with
+	// the store's monitoring; nil means one of the pages' own.
+	Audit *auditcheck.Checker
 }
 
 // Handler serves the pages under Prefix.
@@ -49,7 +53,7 @@ type Handler struct {
 	sessions      *sessionStore
 	attempts      *attemptLimiter
 	crossOrigin   *http.CrossOriginProtection
-	verified      *verificationCache
+	audit         *auditcheck.Checker
 	secureCookies bool
 }
 
@@ -102,9 +106,10 @@ func New(api store.API, authn Authenticator, opts Options) (*Handler, error) {
 	}
 	h.sessions = newSessionStore(idle, maxAge, h.now)
 	h.attempts = newAttemptLimiter(h.now)
-	h.verified = newVerificationCache(h.now, func(err error) {
-		h.log.LogAttrs(context.Background(), slog.LevelError, "audit chain check failed", slog.String("code", string(store.CodeOf(err))), slog.Any("error", err))
-	})
+	h.audit = opts.Audit
+	if h.audit == nil {
+		h.audit = auditcheck.New(api, auditcheck.Options{Now: h.now, Logger: h.log})
+	}
 	for _, rt := range h.routes() {
 		h.mux.Handle(rt.pattern, h.wrap(rt.access, rt.handle))
 	}
