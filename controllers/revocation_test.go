@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	iamv1 "github.com/studio-operator/studio-operator/api/v1alpha1"
 	"github.com/studio-operator/studio-operator/controllers"
@@ -34,6 +35,30 @@ func heldOf(a *iamv1.Agency) func() (*iamv1.HeldRevocations, error) {
 	return func() (*iamv1.HeldRevocations, error) {
 		err := fetch(a)
 		return a.Status.HeldRevocations, err
+	}
+}
+
+// heldGauge reads studio_operator_revocations_held for agency a from the manager's
+// metrics registry, as a scrape would.
+func heldGauge(a *iamv1.Agency) func() (float64, error) {
+	return func() (float64, error) {
+		mfs, err := crmetrics.Registry.Gather()
+		if err != nil {
+			return 0, err
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "studio_operator_revocations_held" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "agency" && l.GetValue() == a.Name {
+						return m.GetGauge().GetValue(), nil
+					}
+				}
+			}
+		}
+		return -1, nil
 	}
 }
 
@@ -67,6 +92,7 @@ var _ = Describe("The mass-revocation guard", func() {
 		Eventually(heldOf(acme)).Should(HaveField("Users", BeEquivalentTo(7)))
 		Eventually(usersWithAccess(team)).Should(Equal(7))
 		Consistently(usersWithAccess(team), "2s").Should(Equal(7))
+		Eventually(heldGauge(acme)).Should(BeEquivalentTo(7), "the revocations_held gauge counts them")
 		Expect(conditionOf(acme, iamv1.ConditionRevocationHeld)()).To(haveReason(metav1.ConditionTrue, iamv1.ReasonRevocationHeld))
 		Expect(conditionOf(acme, iamv1.ConditionReady)()).To(HaveField("Status", metav1.ConditionFalse))
 		Eventually(eventsFor(acme)).Should(ContainElement(controllers.EventRevocationHeld))
@@ -97,6 +123,7 @@ var _ = Describe("The mass-revocation guard", func() {
 		approve(acme, plan)
 		Eventually(usersWithAccess(team)).Should(BeZero())
 		Eventually(heldOf(acme)).Should(BeNil())
+		Eventually(heldGauge(acme)).Should(BeZero(), "an Agency without holds reports 0")
 		Eventually(conditionOf(acme, iamv1.ConditionReady)).Should(haveReason(metav1.ConditionTrue, iamv1.ReasonSucceeded))
 		Expect(conditionOf(acme, iamv1.ConditionRevocationHeld)()).To(BeNil())
 		for _, u := range team {

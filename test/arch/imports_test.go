@@ -26,6 +26,7 @@ var rules = []rule{
 	{pkg: "internal/testclock", forbid: []string{""}},
 	{pkg: "internal/operator/memlimit", forbid: []string{""}},
 	{pkg: "internal/operator/cachetrim", forbid: []string{""}, allowOwn: []string{"api/v1alpha1"}},
+	{pkg: "internal/store/auditcheck", forbid: []string{""}, allowOwn: []string{"internal/store"}},
 	{pkg: "api/v1alpha1", forbid: []string{""}},
 	{pkg: "internal/store", forbid: []string{""}, allowOwn: []string{"internal/cascade"}},
 	{pkg: "internal/operator/planner", forbid: []string{""},
