@@ -430,15 +430,7 @@ func checkServiceMonitors(t *testing.T, r rendered, v values) {
 		if u.GetAPIVersion() != serviceMonitorAPI {
 			t.Errorf("ServiceMonitor %s: apiVersion %s", u.GetName(), u.GetAPIVersion())
 		}
-		raw, err := yaml.Marshal(u.Object)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var sm monitoringv1.ServiceMonitor
-		if err := yaml.UnmarshalStrict(raw, &sm); err != nil {
-			t.Errorf("ServiceMonitor %s: %v", u.GetName(), err)
-			continue
-		}
+		sm := convert[monitoringv1.ServiceMonitor](t, u)
 		sel, err := labels.ValidatedSelectorFromSet(sm.Spec.Selector.MatchLabels)
 		if err != nil {
 			t.Fatal(err)
@@ -489,14 +481,7 @@ func checkPrometheusRule(t *testing.T, r rendered, v values) {
 			t.Errorf("PrometheusRule %s: label %s=%q, want %q", u.GetName(), k, u.GetLabels()[k], val)
 		}
 	}
-	raw, err := yaml.Marshal(u.Object)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got monitoringv1.PrometheusRule
-	if err := yaml.UnmarshalStrict(raw, &got); err != nil {
-		t.Fatalf("PrometheusRule %s: %v", u.GetName(), err)
-	}
+	got := convert[monitoringv1.PrometheusRule](t, u)
 	var source monitoringv1.PrometheusRule
 	if err := yaml.UnmarshalStrict(readFile(t, filepath.Join(repoRoot, "config/prometheus/studio-operator-rules.yaml")), &source); err != nil {
 		t.Fatal(err)
