@@ -129,13 +129,33 @@ type UserFilter struct {
 	Email       string
 	Agency      string
 	Environment string
+	// Order is the listing's order ("" is OrderByKey); users that tie are ordered by
+	// key. Desc reverses it.
+	Order UserOrder
+	Desc  bool
 	// Limit is the page size: 0 means the default (100); at most 1000.
 	Limit int
-	// Cursor is the Next of the previous page.
+	// Cursor is the Next of the previous page, of the same filter and order.
 	Cursor string
 }
 
-// UserPage is one page of users, ordered by key.
+// UserOrder is the order of a user listing.
+type UserOrder string
+
+const (
+	OrderByKey   UserOrder = "key"
+	OrderByEmail UserOrder = "email"
+	// OrderByCreated is by creation time.
+	OrderByCreated UserOrder = "created"
+	// OrderByLastActive is by last activity; users never active come first (last
+	// with Desc).
+	OrderByLastActive UserOrder = "lastActive"
+)
+
+// UserOrders are the orders a listing takes.
+var UserOrders = []UserOrder{OrderByKey, OrderByEmail, OrderByCreated, OrderByLastActive}
+
+// UserPage is one page of users, in the filter's order (by key unless it says).
 type UserPage struct {
 	Items []User `json:"items"`
 	// Next is the cursor of the following page; nil on the last page.

@@ -160,6 +160,10 @@ func (c *Client) ListUsers(ctx context.Context, f store.UserFilter) (store.UserP
 	setQuery(q, "agency", f.Agency)
 	setQuery(q, "environment", f.Environment)
 	setQuery(q, "cursor", f.Cursor)
+	setQuery(q, "order", string(f.Order))
+	if f.Desc {
+		q.Set("direction", "desc")
+	}
 	if f.Limit > 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}

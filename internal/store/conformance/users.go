@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -265,5 +267,82 @@ var userCases = []testCase{
 		}
 		_, err := h.api.ListUsers(h.ctx, store.UserFilter{Cursor: "not a cursor!"})
 		expectError(h.t, err, store.CodeInvalid, "")
+	}},
+	{"ListUsersInEveryOrder", func(h *harness) {
+		h.org()
+		// Created one hour apart in this order, with emails in another and activity in
+		// a third; alice and erin share a creation time, bob and dave were never active.
+		for _, u := range []struct{ key, email string }{
+			{"carol", "Zoe@example.com"}, {"alice", "mia@example.com"}, {"erin", "ava@example.com"},
+			{"dave", "lea@example.com"}, {"bob", "noa@example.com"},
+		} {
+			if u.key != "erin" {
+				h.clock.Advance(time.Hour)
+			}
+			h.user(operator, u.key, u.email)
+		}
+		for _, k := range []string{"erin", "alice", "carol"} {
+			h.clock.Advance(time.Minute)
+			if _, err := h.api.RecordActivity(h.ctx, person, k); err != nil {
+				h.t.Fatal(err)
+			}
+		}
+		h.grants(operator, "alice", agencyGrant("acme", cascade.Analyst))
+		h.grants(operator, "bob", agencyGrant("acme", cascade.Analyst))
+		h.grants(operator, "erin", agencyGrant("acme", cascade.Analyst))
+
+		// listAll pages through f two at a time.
+		listAll := func(f store.UserFilter) []string {
+			keys := []string{}
+			for pages := 0; ; pages++ {
+				page, err := h.api.ListUsers(h.ctx, f)
+				if err != nil {
+					h.t.Fatalf("%+v: %v", f, err)
+				}
+				if len(page.Items) > f.Limit || pages > 5 {
+					h.t.Fatalf("%+v: page %d has %d items", f, pages, len(page.Items))
+				}
+				for _, u := range page.Items {
+					keys = append(keys, u.Key)
+				}
+				if page.Next == nil {
+					return keys
+				}
+				f.Cursor = *page.Next
+			}
+		}
+		for _, tc := range []struct {
+			order store.UserOrder
+			want  []string // ascending
+		}{
+			{store.OrderByKey, []string{"alice", "bob", "carol", "dave", "erin"}},
+			{"", []string{"alice", "bob", "carol", "dave", "erin"}},
+			{store.OrderByEmail, []string{"erin", "dave", "alice", "bob", "carol"}},
+			{store.OrderByCreated, []string{"carol", "alice", "erin", "dave", "bob"}},
+			{store.OrderByLastActive, []string{"bob", "dave", "erin", "alice", "carol"}},
+		} {
+			diff(h.t, fmt.Sprintf("by %q, paged by 2", tc.order), tc.want, listAll(store.UserFilter{Order: tc.order, Limit: 2}))
+			desc := slices.Clone(tc.want)
+			slices.Reverse(desc)
+			diff(h.t, fmt.Sprintf("by %q descending, paged by 2", tc.order), desc, listAll(store.UserFilter{Order: tc.order, Desc: true, Limit: 2}))
+		}
+		diff(h.t, "agency acme by last activity, descending", []string{"alice", "erin", "bob"},
+			listAll(store.UserFilter{Agency: "acme", Order: store.OrderByLastActive, Desc: true, Limit: 2}))
+
+		// A cursor belongs to its order and direction.
+		page, err := h.api.ListUsers(h.ctx, store.UserFilter{Order: store.OrderByCreated, Limit: 1})
+		if err != nil || page.Next == nil {
+			h.t.Fatalf("first page by creation = %+v, %v", page, err)
+		}
+		for _, f := range []store.UserFilter{
+			{Cursor: *page.Next},
+			{Order: store.OrderByCreated, Desc: true, Cursor: *page.Next},
+			{Order: store.OrderByEmail, Cursor: *page.Next},
+		} {
+			_, err := h.api.ListUsers(h.ctx, f)
+			expectError(h.t, err, store.CodeInvalid, "cursor")
+		}
+		_, err = h.api.ListUsers(h.ctx, store.UserFilter{Order: "name"})
+		expectError(h.t, err, store.CodeInvalid, "order")
 	}},
 }

@@ -37,6 +37,7 @@ var headerLimits = map[string]int{
 const (
 	maxPageLimit = 1000
 	maxQueryLen  = 512
+	maxCursorLen = 1024
 )
 
 // Validation messages.
@@ -177,8 +178,13 @@ func callerOf(r *http.Request) (store.Caller, error) {
 // queryString returns a bounded, clean query parameter.
 func queryString(r *http.Request, name string) (string, error) {
 	v := r.URL.Query().Get(name)
-	if len(v) > maxQueryLen {
-		return "", store.Errorf(store.CodeInvalid, name, msgQueryLong, maxQueryLen)
+	limit := maxQueryLen
+	if name == "cursor" {
+		// An ordered listing's cursor carries the order's value (an email) and the key.
+		limit = maxCursorLen
+	}
+	if len(v) > limit {
+		return "", store.Errorf(store.CodeInvalid, name, msgQueryLong, limit)
 	}
 	if !cleanText(v) {
 		return "", store.Errorf(store.CodeInvalid, name, msgHeaderChars)

@@ -187,6 +187,17 @@ func BenchmarkPages(b *testing.B) {
 		cursor = *page.Next
 	}
 	middle := scanPosition{cursor: cursor}.encode()
+	// The same depth in another of the store's orders: by last activity, most recent
+	// first.
+	cursor = ""
+	for seen := 0; seen < n/2; seen += 1000 {
+		page, err := st.ListUsers(ctx, store.UserFilter{Limit: 1000, Cursor: cursor, Order: store.OrderByLastActive, Desc: true})
+		if err != nil || page.Next == nil {
+			b.Fatalf("listing to the middle by last activity: %v", err)
+		}
+		cursor = *page.Next
+	}
+	middleByActivity := scanPosition{cursor: cursor}.encode()
 	if r := audit.Check(ctx); !r.OK {
 		b.Fatalf("chain check: %+v", r)
 	}
@@ -196,6 +207,7 @@ func BenchmarkPages(b *testing.B) {
 		{"overview/first-page", "/ui/users"},
 		{"overview/middle-page", "/ui/users?page=1000&pos=" + middle},
 		{"overview/sorted-by-created", "/ui/users?dir=desc&sort=created"},
+		{"overview/sorted-by-last-active-middle-page", "/ui/users?dir=desc&page=1000&pos=" + middleByActivity + "&sort=lastActive"},
 		{"overview/search-by-name", "/ui/users?q=person+1234"},
 		{"overview/search-no-match", "/ui/users?q=nobody-is-called-this"},
 		{"overview/search-by-email", "/ui/users?q=" + mid + "%40example.com"},

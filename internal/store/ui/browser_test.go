@@ -296,6 +296,22 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("aria-sort = %q, want descending", sort)
 		}
 		b.checkA11y("users, sorted")
+
+		// Sorting orders everyone in the store's order, not the rows of one page: the
+		// overview by last activity, most recent first, is the store's listing so.
+		b.click(`th a[href*="sort=lastActive"]`, "/ui/users?sort=lastActive")
+		b.click(`th a[href*="sort=lastActive"]`, "/ui/users?dir=desc&sort=lastActive")
+		listing, err := s.API.ListUsers(ctx, store.UserFilter{Order: store.OrderByLastActive, Desc: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, u := range listing.Items {
+			want = append(want, u.Key)
+		}
+		if got := js[[]string](b, `[...document.querySelectorAll("#users-table tbody tr[data-user]")].map(tr => tr.dataset.user)`); !slices.Equal(got, want) || want[0] != "diego" {
+			t.Errorf("last active, most recent first, lists %v; the store lists %v (diego, the one active user, first)", got, want)
+		}
 	})
 
 	t.Run("the access tab matches GET /access", func(t *testing.T) {

@@ -46,7 +46,8 @@ var (
 )
 
 // TestOverviewPagesForwardAndBack follows "Next page" through every user and
-// "Previous page" back, with and without a filter the pages apply themselves.
+// "Previous page" back, with and without a filter the pages apply themselves, and in
+// an order of the store's other than by key.
 func TestOverviewPagesForwardAndBack(t *testing.T) {
 	s := startStudio(t)
 	ctx := context.Background()
@@ -64,15 +65,22 @@ func TestOverviewPagesForwardAndBack(t *testing.T) {
 	for _, tc := range []struct {
 		start string
 		keep  func(i int) bool
+		// reversed: the pages list the users from the last key to the first.
+		reversed bool
 	}{
-		{"/ui/users", func(int) bool { return true }},
-		{"/ui/users?state=Invited", func(i int) bool { return i%3 != 0 }},
+		{"/ui/users", func(int) bool { return true }, false},
+		{"/ui/users?state=Invited", func(i int) bool { return i%3 != 0 }, false},
+		{"/ui/users?dir=desc&sort=email", func(int) bool { return true }, true},
+		{"/ui/users?dir=desc&sort=created&state=Invited", func(i int) bool { return i%3 != 0 }, true},
 	} {
 		var expected []string
 		for i, k := range want {
 			if tc.keep(i) {
 				expected = append(expected, k)
 			}
+		}
+		if tc.reversed {
+			slices.Reverse(expected)
 		}
 		var got []string
 		var pages [][]string
@@ -98,7 +106,7 @@ func TestOverviewPagesForwardAndBack(t *testing.T) {
 			t.Fatalf("%s: one page only; the case tests no paging", tc.start)
 		}
 		if !slices.Equal(got, expected) {
-			t.Errorf("%s: paging forwards lists %d users, want %d in key order", tc.start, len(got), len(expected))
+			t.Errorf("%s: paging forwards lists %d users, want %d in the page's order", tc.start, len(got), len(expected))
 		}
 		// And back, page by page, from the last.
 		for i := len(pages) - 1; i > 0; i-- {

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/studio-operator/studio-operator/internal/store"
 )
@@ -29,18 +28,18 @@ const (
 	maxListedEnvironments = 1000
 )
 
-// Sort keys of the overview's columns. The store pages by key, so "name" orders the
-// whole listing; the others order the rows of the page shown.
+// Sort keys of the overview's columns. Each is an order of the store's listing, so a
+// sort orders every user, page after page, not only the rows shown. State is a filter,
+// not an order.
 const (
 	sortName       = "name"
 	sortEmail      = "email"
-	sortState      = "state"
 	sortLastActive = "lastActive"
 	sortCreated    = "created"
 )
 
-var sortLabels = map[string]string{
-	sortName: "Name", sortEmail: "Email", sortState: "State", sortLastActive: "Last active", sortCreated: "Created",
+var sortOrders = map[string]store.UserOrder{
+	sortName: store.OrderByKey, sortEmail: store.OrderByEmail, sortLastActive: store.OrderByLastActive, sortCreated: store.OrderByCreated,
 }
 
 var userStates = []store.UserState{store.UserInvited, store.UserActive, store.UserSuspended, store.UserRemoved}
@@ -83,7 +82,7 @@ func parseOverviewQuery(q url.Values) overviewQuery {
 	if !slices.Contains(userStates, store.UserState(o.State)) {
 		o.State = ""
 	}
-	if _, ok := sortLabels[o.Sort]; !ok {
+	if _, ok := sortOrders[o.Sort]; !ok {
 		o.Sort, o.Desc = sortName, o.Desc && o.Sort == sortName
 	}
 	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 1 && n < 1_000_000 {
@@ -164,7 +163,10 @@ func (c *accessCache) get(key string) (store.Access, bool) {
 // none reports a filter that matches nobody (an unknown environment, or one of
 // another agency than the agency filter).
 func (h *Handler) scanOf(ctx context.Context, q overviewQuery, names map[string]envOption) (s userScan, cache *accessCache, none bool, err error) {
-	s = userScan{filter: store.UserFilter{Agency: q.Agency}, want: usersPerPage, budget: userScanBudget}
+	s = userScan{
+		filter: store.UserFilter{Agency: q.Agency, Order: sortOrders[q.Sort], Desc: q.Desc},
+		want:   usersPerPage, budget: userScanBudget,
+	}
 	cache = &accessCache{m: map[string]store.Access{}}
 	var env string
 	if q.Environment != "" {
@@ -242,7 +244,6 @@ type usersPage struct {
 	// ManyEnvironments: too many to list, the filters are text fields.
 	ManyEnvironments bool
 	Columns          []column
-	SortNote         string
 	Rows             []userRow
 	PageNumber       int
 	FirstURL         string
@@ -260,7 +261,9 @@ type envOption struct {
 
 type column struct {
 	Label string
-	URL   string
+	// URL sorts by the column ("" for a column that does not sort).
+	URL  string
+	sort string
 	// Wide is set on the columns left out while the user panel is open.
 	Wide string
 	// AriaSort is ascending, descending or "" (not sorted by this column).
@@ -305,7 +308,13 @@ func (h *Handler) overview(ctx context.Context, q overviewQuery, selected string
 	}
 	var res scanResult
 	if !none {
-		if res, err = scan.run(ctx, h.api, decodePosition(q.Position)); err != nil {
+		res, err = scan.run(ctx, h.api, decodePosition(q.Position))
+		if store.CodeOf(err) == store.CodeInvalid && q.Position != "" {
+			// A position of another order (an edited or old address): the first page.
+			q.Position, q.Page, q.Back = "", 0, nil
+			res, err = scan.run(ctx, h.api, scanPosition{})
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -317,11 +326,10 @@ func (h *Handler) overview(ctx context.Context, q overviewQuery, selected string
 	if page.Rows, err = h.rowsOf(ctx, res.users, names, cache, selected); err != nil {
 		return nil, err
 	}
-	sortRows(page.Rows, q.Sort, q.Desc)
 	for i := range page.Rows {
 		page.Rows[i].URL = q.url(userURL(page.Rows[i].User.Key))
 	}
-	page.Columns, page.SortNote = columns(q)
+	page.Columns = columns(q)
 	if res.next != nil {
 		n := q
 		here := cmp.Or(q.Position, firstPosition)
@@ -403,64 +411,28 @@ func agenciesOf(envs []envOption) []string {
 	return slices.Compact(out)
 }
 
-// sortRows orders the rows of one page; by name they already are in the store's
-// order.
-func sortRows(rows []userRow, by string, desc bool) {
-	timeOf := func(t *time.Time) time.Time {
-		if t == nil {
-			return time.Time{}
-		}
-		return *t
-	}
-	slices.SortStableFunc(rows, func(a, b userRow) int {
-		var c int
-		switch by {
-		case sortEmail:
-			c = strings.Compare(strings.ToLower(a.User.Email), strings.ToLower(b.User.Email))
-		case sortState:
-			c = strings.Compare(string(a.User.State), string(b.User.State))
-		case sortLastActive:
-			c = timeOf(a.User.LastActiveAt).Compare(timeOf(b.User.LastActiveAt))
-		case sortCreated:
-			c = a.User.CreatedAt.Compare(b.User.CreatedAt)
-		}
-		c = cmp.Or(c, strings.Compare(a.User.Key, b.User.Key))
-		if desc {
-			return -c
-		}
-		return c
-	})
-}
-
-// columns are the sortable headers: a link that sorts by the column, or reverses the
-// order when it already does. Sorting keeps the page.
-func columns(q overviewQuery) ([]column, string) {
+// columns are the headers: for the sortable ones a link that sorts the whole listing
+// by the column, or reverses the order when it already does, from the first page.
+func columns(q overviewQuery) []column {
 	var out []column
-	for _, key := range []string{sortName, sortEmail, sortState, sortLastActive, sortCreated} {
-		c := column{Label: sortLabels[key]}
-		if key != sortName && key != sortState {
-			c.Wide = "wide"
-		}
-		n := q
-		n.Sort, n.Desc = key, false
-		if q.Sort == key {
-			c.AriaSort = "ascending"
-			if q.Desc {
-				c.AriaSort = "descending"
+	for _, c := range []column{
+		{Label: "Name", sort: sortName}, {Label: "Email", sort: sortEmail, Wide: "wide"}, {Label: "State"},
+		{Label: "Last active", sort: sortLastActive, Wide: "wide"}, {Label: "Created", sort: sortCreated, Wide: "wide"},
+	} {
+		if c.sort != "" {
+			n := q
+			n.Sort, n.Desc = c.sort, false
+			n.Position, n.Page, n.Back = "", 0, nil
+			if q.Sort == c.sort {
+				c.AriaSort = "ascending"
+				if q.Desc {
+					c.AriaSort = "descending"
+				}
+				n.Desc = !q.Desc
 			}
-			n.Desc = !q.Desc
+			c.URL = n.url("/ui/users")
 		}
-		c.URL = n.url("/ui/users")
 		out = append(out, c)
 	}
-	note := ""
-	if q.Sort != sortName || q.Desc {
-		dir := "ascending"
-		if q.Desc {
-			dir = "descending"
-		}
-		note = "The rows of this page are sorted by " + strings.ToLower(sortLabels[q.Sort]) + ", " + dir +
-			". Pages follow the user key; sort by name in ascending order to page through everyone in order."
-	}
-	return out, note
+	return out
 }
