@@ -59,6 +59,40 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) (store.UserPa
 	if err != nil {
 		return store.UserPage{}, err
 	}
+	query, args := userListQuery(f, ord, after, limit)
+	rows, err := s.pool().query(ctx, query, args...)
+	if err != nil {
+		return store.UserPage{}, mapError(err)
+	}
+	defer rows.Close()
+	page := store.UserPage{Items: []store.User{}}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return store.UserPage{}, mapError(err)
+		}
+		page.Items = append(page.Items, u.User)
+	}
+	if err := rows.Err(); err != nil {
+		return store.UserPage{}, mapError(err)
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		last := page.Items[limit-1]
+		c := userCursor{Key: last.Key}
+		if ord.value != nil {
+			c.Value = ord.value(last)
+		}
+		next := encodeUserCursor(f, c)
+		page.Next = &next
+	}
+	return page, nil
+}
+
+// userListQuery is the statement of one page of ListUsers: the keyset condition after
+// the cursor, the filters, the order and the limit (one more than the page, to know
+// whether another follows).
+func userListQuery(f store.UserFilter, ord userOrder, after *userCursor, limit int) (string, []any) {
 	var conds []string
 	var args []any
 	cmpOp, dir := ">", ""
@@ -98,34 +132,7 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) (store.UserPa
 	if ord.expr != "" {
 		orderBy = ord.expr + dir + ", u.key" + dir
 	}
-	query := "SELECT " + prefixColumns("u.", userColumns) + " FROM users u" + where + " ORDER BY " + orderBy + " LIMIT ?"
-	rows, err := s.pool().query(ctx, query, args...)
-	if err != nil {
-		return store.UserPage{}, mapError(err)
-	}
-	defer rows.Close()
-	page := store.UserPage{Items: []store.User{}}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return store.UserPage{}, mapError(err)
-		}
-		page.Items = append(page.Items, u.User)
-	}
-	if err := rows.Err(); err != nil {
-		return store.UserPage{}, mapError(err)
-	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		c := userCursor{Key: last.Key}
-		if ord.value != nil {
-			c.Value = ord.value(last)
-		}
-		next := encodeUserCursor(f, c)
-		page.Next = &next
-	}
-	return page, nil
+	return "SELECT " + prefixColumns("u.", userColumns) + " FROM users u" + where + " ORDER BY " + orderBy + " LIMIT ?", args
 }
 
 // userOrder is how one store.UserOrder is listed: the SQL expression it orders by
