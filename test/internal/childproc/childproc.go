@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -45,6 +46,9 @@ type Spec struct {
 	// Env is added to the harness's environment. It is never logged: it holds
 	// tokens.
 	Env []string
+	// Unset drops the harness's variables whose names start with one of these
+	// prefixes, so that a developer's settings cannot change the setup.
+	Unset []string
 	// LogPath receives stdout and stderr, appended, so that restarts share a log.
 	LogPath string
 	// Secrets are replaced in the log excerpts of errors, besides the email
@@ -71,7 +75,7 @@ func Start(s Spec) (*Proc, error) {
 		return nil, err
 	}
 	cmd := exec.Command(s.Bin, s.Args...)
-	cmd.Env = append(os.Environ(), s.Env...)
+	cmd.Env = append(inherited(s.Unset), s.Env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	errc := make(chan error, 1)
@@ -87,6 +91,17 @@ func Start(s Spec) (*Proc, error) {
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// inherited is the harness's environment without the variables unset names.
+func inherited(unset []string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !slices.ContainsFunc(unset, func(prefix string) bool { return strings.HasPrefix(kv, prefix) }) {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // Pid is the child's process id.
