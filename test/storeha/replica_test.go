@@ -53,9 +53,6 @@ func startReplica(t *testing.T, name string, cfg replicaConfig, smtpURL string) 
 			"--mail-poll-interval", "1s",
 			"--log-format", "json",
 		},
-		// A developer's $STUDIO_STORE_ADMIN_TOKEN or link key file must not change
-		// the setup.
-		Unset: []string{"STUDIO_STORE_"},
 	})
 	if err != nil {
 		return nil, err

@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -43,12 +42,9 @@ type Spec struct {
 	Name string
 	Bin  string
 	Args []string
-	// Env is added to the harness's environment. It is never logged: it holds
-	// tokens.
+	// Env is added to the harness's environment (less its STUDIO_STORE_* variables,
+	// see inherited). It is never logged: it holds tokens.
 	Env []string
-	// Unset drops the harness's variables whose names start with one of these
-	// prefixes, so that a developer's settings cannot change the setup.
-	Unset []string
 	// LogPath receives stdout and stderr, appended, so that restarts share a log.
 	LogPath string
 	// Secrets are replaced in the log excerpts of errors, besides the email
@@ -75,7 +71,7 @@ func Start(s Spec) (*Proc, error) {
 		return nil, err
 	}
 	cmd := exec.Command(s.Bin, s.Args...)
-	cmd.Env = append(inherited(s.Unset), s.Env...)
+	cmd.Env = append(inherited(), s.Env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	errc := make(chan error, 1)
@@ -93,11 +89,13 @@ func Start(s Spec) (*Proc, error) {
 	return p, nil
 }
 
-// inherited is the harness's environment without the variables unset names.
-func inherited(unset []string) []string {
+// inherited is the harness's environment without its STUDIO_STORE_* variables: a
+// developer's $STUDIO_STORE_ADMIN_TOKEN, token or link key file must not change what
+// the children are given (Env says that).
+func inherited() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !slices.ContainsFunc(unset, func(prefix string) bool { return strings.HasPrefix(kv, prefix) }) {
+		if !strings.HasPrefix(kv, "STUDIO_STORE_") {
 			env = append(env, kv)
 		}
 	}
