@@ -29,6 +29,8 @@ type Verifier interface {
 type Result struct {
 	store.AuditVerification
 	CheckedAt time.Time
+	// Took is how long the check ran.
+	Took time.Duration
 	// Pending: no check has finished yet.
 	Pending bool
 	// Err: the last check could not be made (the store did not answer).
@@ -100,15 +102,23 @@ func (c *Checker) Get(ctx context.Context, maxAge, wait time.Duration) Result {
 	return c.await(ctx, running, wait)
 }
 
-// Refresh starts a check unless one runs, and waits up to wait (or until ctx ends) for
-// it: for a caller that knows the last result is behind the log (it shows entries the
-// check did not walk). A check that takes longer leaves the last result, or Pending.
-func (c *Checker) Refresh(ctx context.Context, wait time.Duration) Result {
+// CatchUp is for a caller that shows entries up to newest: when the last result walked
+// fewer, it starts a check, and waits up to wait for it if the last check took less
+// than half that (a small log); otherwise it returns the last result at once. A log
+// always ahead of its last check (a busy one) is walked again no sooner than ten times
+// the last check's duration after it, so that the checks take at most a tenth of a
+// core however often the page is opened.
+func (c *Checker) CatchUp(ctx context.Context, newest int64, wait time.Duration) Result {
 	c.mu.Lock()
+	last := c.last
+	if last.Pending || last.CheckedAt.IsZero() || last.Entries >= newest || c.now().Sub(last.CheckedAt) < 10*last.Took {
+		c.mu.Unlock()
+		return last
+	}
 	c.startLocked()
-	running, last := c.running, c.last
+	running := c.running
 	c.mu.Unlock()
-	if running == nil {
+	if running == nil || last.Took >= wait/2 {
 		return last
 	}
 	return c.await(ctx, running, wait)
@@ -192,13 +202,14 @@ func (c *Checker) startLocked() {
 func (c *Checker) check(done chan struct{}) {
 	ctx, cancel := context.WithTimeout(c.base, c.timeout)
 	defer cancel()
+	start := time.Now()
 	res, err := c.v.VerifyAudit(ctx)
-	r := Result{AuditVerification: res, CheckedAt: c.now()}
+	r := Result{AuditVerification: res, CheckedAt: c.now(), Took: time.Since(start)}
 	switch {
 	case err != nil && c.base.Err() != nil:
 		r = Result{Pending: true} // closed while checking: no result, nothing to report
 	case err != nil:
-		r = Result{CheckedAt: r.CheckedAt, Err: true}
+		r = Result{CheckedAt: r.CheckedAt, Took: r.Took, Err: true}
 		c.failed.Inc()
 		c.log.LogAttrs(ctx, slog.LevelWarn, "audit chain check could not be made", slog.String("code", string(store.CodeOf(err))), slog.Any("error", err))
 	case !res.OK:

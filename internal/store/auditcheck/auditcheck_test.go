@@ -190,7 +190,7 @@ func TestFailedChecksKeepTheLastAnswerAndCloseEndsAWait(t *testing.T) {
 	}
 }
 
-func TestRefreshCatchesUpWithTheLog(t *testing.T) {
+func TestCatchUpWithTheLog(t *testing.T) {
 	st, _ := openStore(t)
 	c := auditcheck.New(st, auditcheck.Options{})
 	defer c.Close()
@@ -201,10 +201,52 @@ func TestRefreshCatchesUpWithTheLog(t *testing.T) {
 	if _, _, err := st.PutUser(bg, store.Caller{Actor: "ops", Source: "test"}, "cleo", store.UserSpec{Email: "cleo@example.com", Type: cascade.UserTypeUser, Locale: "en"}); err != nil {
 		t.Fatal(err)
 	}
+	newest := first.Entries + 1
 	if r := c.Get(bg, time.Hour, 5*time.Second); r.Entries != first.Entries {
 		t.Errorf("within maxAge the last result stands: %d entries, want %d", r.Entries, first.Entries)
 	}
-	if r := c.Refresh(bg, 5*time.Second); !r.OK || r.Entries <= first.Entries {
-		t.Errorf("after Refresh: %+v, want more than %d entries", r, first.Entries)
+	time.Sleep(10*first.Took + time.Millisecond)
+	if r := c.CatchUp(bg, newest, 5*time.Second); !r.OK || r.Entries < newest {
+		t.Errorf("after CatchUp: %+v, want at least %d entries (the last check was quick, so it waits)", r, newest)
 	}
+}
+
+// A busy log is ahead of every check: pages opened right after one do not start the
+// next (nor wait) until ten times its duration has passed.
+func TestCatchUpIsBoundedOnABusyLog(t *testing.T) {
+	v := &slowVerifier{took: 50 * time.Millisecond}
+	c := auditcheck.New(v, auditcheck.Options{})
+	defer c.Close()
+	r := c.Check(bg)
+	if !r.OK || r.Took < v.took {
+		t.Fatalf("first check: %+v", r)
+	}
+	start := time.Now()
+	for range 20 {
+		if r := c.CatchUp(bg, r.Entries+100, time.Second); !r.OK {
+			t.Fatalf("CatchUp: %+v", r)
+		}
+	}
+	if waited := time.Since(start); waited > 10*v.took {
+		t.Errorf("20 pages waited %s for checks that take %s", waited, v.took)
+	}
+	if n := v.calls.Load(); n != 1 {
+		t.Errorf("%d checks within ten times the duration of one, want 1", n)
+	}
+}
+
+// slowVerifier answers after took, with one more entry each time.
+type slowVerifier struct {
+	took  time.Duration
+	calls atomic.Int64
+}
+
+func (s *slowVerifier) VerifyAudit(ctx context.Context) (store.AuditVerification, error) {
+	n := s.calls.Add(1)
+	select {
+	case <-time.After(s.took):
+	case <-ctx.Done():
+		return store.AuditVerification{}, ctx.Err()
+	}
+	return store.AuditVerification{OK: true, Entries: 1000 + n}, nil
 }

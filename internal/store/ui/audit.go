@@ -13,8 +13,9 @@ import (
 
 // The chain check re-walks the whole log (seconds for hundreds of thousands of
 // entries), so it never holds up a page: pages show the last check and start a new one
-// in the background when that is older than verificationTTL. Only the first page
-// after start waits, up to verificationWait, for the first check.
+// in the background when that is older than verificationTTL or behind the entries the
+// page shows (auditcheck.Checker.CatchUp bounds how often). Only the first page after
+// start, or a page of a small log, waits up to verificationWait for a check.
 const (
 	verificationTTL  = 30 * time.Second
 	verificationWait = time.Second
@@ -55,10 +56,10 @@ func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, v *visit) er
 	}
 	page.List = list
 	page.Verification = h.audit.Get(r.Context(), verificationTTL, verificationWait)
-	if newest := list.newestSeq(); !page.Verification.Pending && newest > page.Verification.Entries {
+	if newest := list.newestSeq(); newest > page.Verification.Entries {
 		// The last check did not walk entries this page shows: check again (a small
 		// log answers within the wait; a large one shows the last check, and its date).
-		page.Verification = h.audit.Refresh(r.Context(), verificationWait)
+		page.Verification = h.audit.CatchUp(r.Context(), newest, verificationWait)
 	}
 	h.render(w, r, v, http.StatusOK, tmplAudit, "audit", "Audit log", page)
 	return nil
