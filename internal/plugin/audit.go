@@ -1,7 +1,10 @@
 package plugin
 
 import (
+	"context"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -64,19 +67,10 @@ STUDIO_STORE_URL and STUDIO_STORE_TOKEN (a reader token is enough).`,
 			if len(args) == 1 {
 				filter.User = args[0]
 			}
-			tail := NewAuditTail(from, limit)
-			for range maxAuditPages {
-				page, err := s.ListAudit(cmd.Context(), filter)
-				if err != nil {
-					return err
-				}
-				tail.Add(page.Entries)
-				if page.Next == nil || *page.Next <= filter.After {
-					break
-				}
-				filter.After = *page.Next
+			entries, err := readAudit(cmd.Context(), s, filter, from, limit)
+			if err != nil {
+				return err
 			}
-			entries := tail.Entries()
 
 			switch output {
 			case outputJSON, outputYAML:
@@ -93,4 +87,63 @@ STUDIO_STORE_URL and STUDIO_STORE_TOKEN (a reader token is enough).`,
 	cmd.Flags().IntVar(&limit, "limit", 100, "Show at most this many of the most recent entries; 0 shows all")
 	addOutputFlag(cmd, &output, outputWide, outputJSON, outputYAML)
 	return cmd
+}
+
+// readAudit returns the entries of filter newer than from, at most limit (0: all) of
+// the most recent, oldest first. With a limit it reads the store's listing newest
+// first and stops once it has them, so the last 100 entries of a long log cost one
+// page; a store that does not list newest first (an older version answers in seq
+// order, whatever it is asked) is read forwards instead.
+func readAudit(ctx context.Context, s store.API, filter store.AuditFilter, from time.Time, limit int) ([]store.AuditEntry, error) {
+	if limit > 0 {
+		newest, ok, err := readNewest(ctx, s, filter, from, limit)
+		if err != nil || ok {
+			return newest, err
+		}
+	}
+	tail := NewAuditTail(from, limit)
+	for range maxAuditPages {
+		page, err := s.ListAudit(ctx, filter)
+		if err != nil {
+			return nil, err
+		}
+		tail.Add(page.Entries)
+		if page.Next == nil || *page.Next <= filter.After {
+			break
+		}
+		filter.After = *page.Next
+	}
+	return tail.Entries(), nil
+}
+
+// readNewest reads up to limit entries newer than from, newest first, and returns them
+// oldest first; ok is false when the store's answers are not newest first.
+func readNewest(ctx context.Context, s store.API, filter store.AuditFilter, from time.Time, limit int) ([]store.AuditEntry, bool, error) {
+	f := filter
+	f.Desc, f.Limit = true, min(limit, auditPageSize)
+	var newest []store.AuditEntry
+	done := func() ([]store.AuditEntry, bool, error) {
+		slices.Reverse(newest)
+		return newest, true, nil
+	}
+	for range maxAuditPages {
+		page, err := s.ListAudit(ctx, f)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, e := range page.Entries {
+			if len(newest) > 0 && e.Seq >= newest[len(newest)-1].Seq {
+				return nil, false, nil // not newest first: the store ignored the direction
+			}
+			if e.Time.Before(from) || len(newest) == limit {
+				return done()
+			}
+			newest = append(newest, e)
+		}
+		if page.Next == nil || *page.Next <= 0 || (f.Before > 0 && *page.Next >= f.Before) {
+			return done() // the end, or a next page that would not go further back
+		}
+		f.Before = *page.Next
+	}
+	return done()
 }

@@ -53,7 +53,26 @@ func TestAuditSurvivesAMisbehavingStore(t *testing.T) {
 				"1     2026-03-01T09:00:00Z   operator   -              user.created   user/ana\n",
 			wantCalls: 1,
 		},
-		"pages are followed": {
+		"pages are followed, newest first": {
+			list: func(f store.AuditFilter) (store.AuditPage, error) {
+				second := entry
+				second.Seq, second.Action = 2, "grant.added"
+				if !f.Desc {
+					return store.AuditPage{}, errors.New("read forwards")
+				}
+				if f.Before == 0 {
+					next := int64(2)
+					return store.AuditPage{Entries: []store.AuditEntry{second}, Next: &next}, nil
+				}
+				return store.AuditPage{Entries: []store.AuditEntry{entry}}, nil
+			},
+			wantOut: "" +
+				"SEQ   TIME                   ACTOR      ON BEHALF OF   ACTION         TARGET\n" +
+				"1     2026-03-01T09:00:00Z   operator   -              user.created   user/ana\n" +
+				"2     2026-03-01T09:00:00Z   operator   -              grant.added    user/ana\n",
+			wantCalls: 2,
+		},
+		"a store that lists only in seq order (an older version) is read forwards": {
 			list: func(f store.AuditFilter) (store.AuditPage, error) {
 				if f.After == 0 {
 					next := int64(1)
@@ -67,7 +86,9 @@ func TestAuditSurvivesAMisbehavingStore(t *testing.T) {
 				"SEQ   TIME                   ACTOR      ON BEHALF OF   ACTION         TARGET\n" +
 				"1     2026-03-01T09:00:00Z   operator   -              user.created   user/ana\n" +
 				"2     2026-03-01T09:00:00Z   operator   -              grant.added    user/ana\n",
-			wantCalls: 2,
+			// Two newest-first reads (the second answers seq 1 again, so the store
+			// ignored the direction), then two forwards.
+			wantCalls: 4,
 		},
 		"the store fails": {
 			list: func(store.AuditFilter) (store.AuditPage, error) {

@@ -342,15 +342,22 @@ type AuditFilter struct {
 	User        string
 	Agency      string
 	Environment string
-	After       int64
+	// Actor keeps the entries written by this actor (a token's subject).
+	Actor string
+	// After and Before bound the entries' seq: above After, below Before (0: no
+	// bound).
+	After, Before int64
+	// Desc lists the newest entries first.
+	Desc bool
 	// Limit is the page size: 0 means the default (100); at most 1000.
 	Limit int
 }
 
-// AuditPage is one page of audit entries in seq order.
+// AuditPage is one page of audit entries in seq order (newest first with Desc).
 type AuditPage struct {
 	Entries []AuditEntry `json:"entries"`
-	// Next is the After of the following page; nil on the last page.
+	// Next continues the listing, nil on the last page: the After of the following
+	// page, or its Before with Desc.
 	Next *int64 `json:"next"`
 }
 

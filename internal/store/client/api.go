@@ -282,8 +282,20 @@ func (c *Client) ListAudit(ctx context.Context, f store.AuditFilter) (store.Audi
 	setQuery(q, "user", f.User)
 	setQuery(q, "agency", f.Agency)
 	setQuery(q, "environment", f.Environment)
+	setQuery(q, "actor", f.Actor)
+	for name, seq := range map[string]int64{"after": f.After, "before": f.Before} {
+		if seq < 0 {
+			return store.AuditPage{}, store.Errorf(store.CodeInvalid, name, "must not be negative")
+		}
+	}
 	if f.After > 0 {
 		q.Set("after", strconv.FormatInt(f.After, 10))
+	}
+	if f.Before > 0 {
+		q.Set("before", strconv.FormatInt(f.Before, 10))
+	}
+	if f.Desc {
+		q.Set("direction", "desc")
 	}
 	if f.Limit > 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))

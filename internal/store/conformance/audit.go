@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"slices"
+
 	"github.com/studio-operator/studio-operator/internal/cascade"
 	"github.com/studio-operator/studio-operator/internal/store"
 )
@@ -88,6 +90,71 @@ var auditCases = []testCase{
 		if err != nil || len(page.Entries) != 8 || page.Next != nil {
 			h.t.Fatalf("default page = %d entries, next %v, %v; want all 8", len(page.Entries), page.Next, err)
 		}
+	}},
+	{"AuditNewestFirstBetweenBoundsAndByActor", func(h *harness) {
+		h.org()
+		h.user(operator, "alice", "alice@example.com")
+		h.user(person, "bob", "bob@example.com")
+		h.grants(person, "alice", agencyGrant("acme", cascade.Analyst))
+		h.grants(operator, "bob", envGrant("team-a.prod", cascade.Agent))
+		h.grants(person, "bob", envGrant("team-a.prod", cascade.Agent), agencyGrant("acme", cascade.Planner))
+
+		// seqsOf pages through f three at a time.
+		seqsOf := func(f store.AuditFilter) []int64 {
+			seqs := []int64{}
+			f.Limit = 3
+			for pages := 0; ; pages++ {
+				page, err := h.api.ListAudit(h.ctx, f)
+				if err != nil {
+					h.t.Fatalf("%+v: %v", f, err)
+				}
+				if len(page.Entries) > 3 || pages > 20 {
+					h.t.Fatalf("%+v: page %d has %d entries", f, pages, len(page.Entries))
+				}
+				for _, e := range page.Entries {
+					seqs = append(seqs, e.Seq)
+				}
+				if page.Next == nil {
+					return seqs
+				}
+				if f.Desc {
+					f.Before = *page.Next
+				} else {
+					f.After = *page.Next
+				}
+			}
+		}
+		reversed := func(xs []int64) []int64 {
+			out := slices.Clone(xs)
+			slices.Reverse(out)
+			return out
+		}
+		for name, f := range map[string]store.AuditFilter{
+			"everything": {}, "user": {User: "bob"}, "agency": {Agency: "acme"}, "environment": {Environment: "team-a.prod"},
+			"actor": {Actor: person.Actor}, "actor and user": {Actor: person.Actor, User: "bob"},
+		} {
+			asc := seqsOf(f)
+			if len(asc) < 2 {
+				h.t.Fatalf("%s: %d entries; the case tests no paging", name, len(asc))
+			}
+			g := f
+			g.Desc = true
+			diff(h.t, name+", newest first", reversed(asc), seqsOf(g))
+			// Bounds on both sides keep the entries strictly between them.
+			lo, hi := asc[0], asc[len(asc)-1]
+			g.After, g.Before = lo, hi
+			diff(h.t, name+", newest first between the first and the last", reversed(asc[1:len(asc)-1]), seqsOf(g))
+		}
+		for _, e := range h.audit(store.AuditFilter{Actor: person.Actor}) {
+			if e.Actor != person.Actor {
+				h.t.Fatalf("actor filter returned an entry by %q", e.Actor)
+			}
+		}
+		if got := len(h.audit(store.AuditFilter{Actor: person.Actor})) + len(h.audit(store.AuditFilter{Actor: operator.Actor})); got != h.auditLen() {
+			h.t.Errorf("entries by the two actors: %d, want all %d", got, h.auditLen())
+		}
+		_, err := h.api.ListAudit(h.ctx, store.AuditFilter{Before: -1})
+		expectError(h.t, err, store.CodeInvalid, "before")
 	}},
 	{"EmptyAuditVerifies", func(h *harness) {
 		v, err := h.api.VerifyAudit(h.ctx)

@@ -99,11 +99,15 @@ func (s *Server) deleteEnvironment(w http.ResponseWriter, r *http.Request) error
 // Audit handlers.
 
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
-	q, err := queryStrings(r, "user", "agency", "environment")
+	q, err := queryStrings(r, "user", "agency", "environment", "actor", "direction")
 	if err != nil {
 		return err
 	}
-	after, err := queryAfter(r)
+	after, err := querySeq(r, "after")
+	if err != nil {
+		return err
+	}
+	before, err := querySeq(r, "before")
 	if err != nil {
 		return err
 	}
@@ -111,8 +115,12 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if d := q["direction"]; d != "" && d != "asc" && d != "desc" {
+		return store.Errorf(store.CodeInvalid, "direction", "must be asc or desc")
+	}
 	page, err := s.svc.ListAudit(r.Context(), store.AuditFilter{
-		User: q["user"], Agency: q["agency"], Environment: q["environment"], After: after, Limit: limit,
+		User: q["user"], Agency: q["agency"], Environment: q["environment"], Actor: q["actor"],
+		After: after, Before: before, Desc: q["direction"] == "desc", Limit: limit,
 	})
 	if err != nil {
 		return err

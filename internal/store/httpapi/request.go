@@ -51,7 +51,7 @@ const (
 	msgHeaderLong    = "must be at most %d bytes"
 	msgHeaderChars   = "must be UTF-8 text without control characters"
 	msgLimit         = "must be an integer from 1 to %d"
-	msgAfter         = "must be a non-negative integer"
+	msgSeq           = "must be a non-negative integer"
 	msgQueryLong     = "must be at most %d bytes"
 )
 
@@ -205,15 +205,15 @@ func queryLimit(r *http.Request) (int, error) {
 	return n, nil
 }
 
-// queryAfter parses the audit cursor (the last seq seen).
-func queryAfter(r *http.Request) (int64, error) {
-	v := r.URL.Query().Get("after")
+// querySeq parses an audit bound (after, before): a seq; absent means none (0).
+func querySeq(r *http.Request, name string) (int64, error) {
+	v := r.URL.Query().Get(name)
 	if v == "" {
 		return 0, nil
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 {
-		return 0, store.Errorf(store.CodeInvalid, "after", msgAfter)
+		return 0, store.Errorf(store.CodeInvalid, name, msgSeq)
 	}
 	return n, nil
 }

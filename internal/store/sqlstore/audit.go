@@ -133,9 +133,11 @@ func pageSize(limit int) (int, error) {
 	return limit, nil
 }
 
-// ListAudit returns audit entries in seq order after f.After, optionally only those
-// about a user, an agency (its own entries, its environments' and grants at those
-// scopes) or an environment.
+// ListAudit returns audit entries in seq order between f.After and f.Before (newest
+// first with f.Desc), optionally only those about a user, an agency (its own entries,
+// its environments' and grants at those scopes) or an environment, or by an actor.
+// Each filter reads its own index in either direction, so the newest page of the log
+// costs what the oldest does.
 func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) (store.AuditPage, error) {
 	limit, err := pageSize(f.Limit)
 	if err != nil {
@@ -144,8 +146,15 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) (store.Audit
 	if f.After < 0 {
 		return store.AuditPage{}, store.Errorf(store.CodeInvalid, "after", "must not be negative")
 	}
+	if f.Before < 0 {
+		return store.AuditPage{}, store.Errorf(store.CodeInvalid, "before", "must not be negative")
+	}
 	conds := []string{"seq > ?"}
 	args := []any{f.After}
+	if f.Before > 0 {
+		conds = append(conds, "seq < ?")
+		args = append(args, f.Before)
+	}
 	for _, c := range []struct{ col, val string }{
 		{"user_key", f.User}, {"agency_key", f.Agency}, {"environment_key", f.Environment},
 	} {
@@ -157,9 +166,17 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) (store.Audit
 			args = append(args, c.val)
 		}
 	}
+	if f.Actor != "" {
+		conds = append(conds, "actor = ?") // index audit_actor
+		args = append(args, f.Actor)
+	}
+	order := "seq"
+	if f.Desc {
+		order = "seq DESC"
+	}
 	args = append(args, limit+1)
 	query := "SELECT seq, at, actor, on_behalf_of, source, action, target, details, hash FROM audit WHERE " +
-		strings.Join(conds, " AND ") + " ORDER BY seq LIMIT ?"
+		strings.Join(conds, " AND ") + " ORDER BY " + order + " LIMIT ?"
 	rows, err := s.pool().query(ctx, query, args...)
 	if err != nil {
 		return store.AuditPage{}, mapError(err)

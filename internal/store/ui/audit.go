@@ -22,8 +22,8 @@ const (
 )
 
 type auditPage struct {
-	User, Agency, Environment string
-	Filtering                 bool
+	User, Agency, Environment, Actor string
+	Filtering                        bool
 	Verification              auditcheck.Result
 	List                      auditList
 }
@@ -37,10 +37,10 @@ func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, v *visit) er
 		}
 		return s
 	}
-	page := auditPage{User: get("user"), Agency: get("agency"), Environment: get("environment")}
-	page.Filtering = page.User != "" || page.Agency != "" || page.Environment != ""
+	page := auditPage{User: get("user"), Agency: get("agency"), Environment: get("environment"), Actor: get("actor")}
+	page.Filtering = page.User != "" || page.Agency != "" || page.Environment != "" || page.Actor != ""
 	base := url.Values{}
-	for name, val := range map[string]string{"user": page.User, "agency": page.Agency, "environment": page.Environment} {
+	for name, val := range map[string]string{"user": page.User, "agency": page.Agency, "environment": page.Environment, "actor": page.Actor} {
 		if val != "" {
 			base.Set(name, val)
 		}
@@ -50,7 +50,7 @@ func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, v *visit) er
 		baseURL += "?" + base.Encode()
 	}
 	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
-	list, err := h.auditList(r, store.AuditFilter{User: page.User, Agency: page.Agency, Environment: page.Environment}, before, baseURL)
+	list, err := h.auditList(r, store.AuditFilter{User: page.User, Agency: page.Agency, Environment: page.Environment, Actor: page.Actor}, before, baseURL)
 	if err != nil {
 		return err
 	}

@@ -514,6 +514,26 @@ func TestBrowser(t *testing.T) {
 		if rows := js[int](b, `document.querySelectorAll("#audit-table tbody tr").length`); rows == 0 {
 			t.Error("no audit entries for the environment")
 		}
+
+		// By actor: the pages' own actions (the admin token's subject, from studio-ui)
+		// are what the store lists for that actor, newest first.
+		b.open("/ui/audit?actor=admin")
+		page, err := s.API.ListAudit(ctx, store.AuditFilter{Actor: "admin", Desc: true, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, e := range page.Entries {
+			want = append(want, fmt.Sprint(e.Seq))
+		}
+		if got := js[[]string](b, `[...document.querySelectorAll("#audit-table tbody tr[data-seq]")].map(tr => tr.dataset.seq)`); len(want) == 0 || !slices.Equal(got, want) {
+			t.Errorf("audit by actor admin shows %v, the store lists %v", got, want)
+		}
+		b.open("/ui/audit?actor=nobody-writes-as-this")
+		if rows := js[int](b, `document.querySelectorAll("#audit-table tbody tr[data-seq]").length`); rows != 0 {
+			t.Errorf("an actor who wrote nothing shows %d entries", rows)
+		}
+		b.checkA11y("audit, by actor")
 	})
 
 	t.Run("keyboard navigation", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -176,6 +177,22 @@ type auditList struct {
 type auditRow struct {
 	store.AuditEntry
 	Summary string
+}
+
+// newestAudit returns up to n entries of f with seq below before (before <= 0: from
+// the newest), newest first, and the before of the next, older page (0: none): one
+// read of the store's listing newest first.
+func newestAudit(ctx context.Context, api store.API, f store.AuditFilter, before int64, n int) ([]store.AuditEntry, int64, error) {
+	f.Desc, f.Before, f.Limit = true, max(before, 0), n
+	page, err := api.ListAudit(ctx, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	var older int64
+	if page.Next != nil {
+		older = *page.Next
+	}
+	return page.Entries, older, nil
 }
 
 // auditList reads the page of f below before; base is the page's address without
