@@ -223,6 +223,7 @@ func BenchmarkPages(b *testing.B) {
 		{"audit/environment", "/ui/audit?environment=" + benchEnvKey(4, 4)},
 		{"audit/agency", "/ui/audit?agency=agency-04"},
 		{"audit/user", "/ui/audit?user=" + mid},
+		{"audit/actor", "/ui/audit?actor=operator"},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			req := httptest.NewRequest(http.MethodGet, tc.path, nil)
