@@ -24,8 +24,8 @@ const (
 type auditPage struct {
 	User, Agency, Environment, Actor string
 	Filtering                        bool
-	Verification              auditcheck.Result
-	List                      auditList
+	Verification                     auditcheck.Result
+	List                             auditList
 }
 
 func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, v *visit) error {
