@@ -387,6 +387,40 @@ func TestBrowser(t *testing.T) {
 		b.screenshot("user-managed")
 	})
 
+	t.Run("each row has the Studio's actions, disabled where the truth lives elsewhere", func(t *testing.T) {
+		b.t = t
+		b.open("/ui/users")
+		type rowActions struct {
+			Access, Link, Remove, Why string
+		}
+		actionsOf := func(user string) rowActions {
+			return js[rowActions](b, `(() => {
+				const td = document.querySelector('#users-table tr[data-user="`+user+`"] td.row-actions');
+				const a = name => { const el = td.querySelector('a[data-action="' + name + '"]'); return el ? el.getAttribute("href") : ""; };
+				const off = td.querySelector('.icon.disabled');
+				return {access: a("access"), link: a("link"), remove: a("remove"), why: off ? off.title : ""};
+			})()`)
+		}
+		if got := actionsOf("diego"); got.Access != "/ui/users/diego/access" || got.Link != "" || got.Remove != "" ||
+			!strings.Contains(got.Why, "Managed from Kubernetes by instance default") || !strings.Contains(got.Why, "StudioUser diego") {
+			t.Errorf("a managed user's row actions: %+v", got)
+		}
+		if got := actionsOf("pat"); got.Link != "/ui/users/pat/invitation-link" || got.Remove != "/ui/users/pat/remove" || got.Why != "" {
+			t.Errorf("an unmanaged user's row actions: %+v", got)
+		}
+		// The icons lead to the confirmation, never straight to the action.
+		b.click(`#users-table tr[data-user="pat"] a[data-action="remove"]`, "/ui/users/pat/remove")
+		if h := b.text("h1"); !strings.Contains(h, "Remove") || !strings.Contains(h, "pat") {
+			t.Errorf("the remove icon leads to %q, want the confirmation", h)
+		}
+		if u, _ := s.API.GetUser(ctx, "pat"); u.State == store.UserRemoved {
+			t.Error("the remove icon removed pat without a confirmation")
+		}
+		b.open("/ui/users")
+		b.click(`#users-table tr[data-user="diego"] a[data-action="access"]`, "/ui/users/diego/access")
+		b.checkA11y("users, row actions")
+	})
+
 	t.Run("an unmanaged user can be invited", func(t *testing.T) {
 		b.t = t
 		b.open("/ui/users")
@@ -578,6 +612,13 @@ func TestBrowser(t *testing.T) {
 		}
 		b.checkA11y("reader")
 		csrf := js[string](b, `document.querySelector('input[name="csrf"]').value`)
+		b.open("/ui/users")
+		if n := js[int](b, `document.querySelectorAll('#users-table a[data-action="remove"], #users-table a[data-action="link"]').length`); n != 0 {
+			t.Errorf("a reader's table offers %d link or remove actions", n)
+		}
+		if why := js[string](b, `document.querySelector('#users-table tr[data-user="pat"] .icon.disabled').title`); !strings.Contains(why, "Read-only") {
+			t.Errorf("a reader's disabled row actions say %q", why)
+		}
 		if status := b.fetchStatus("/ui/users/pat/remove", map[string]string{"csrf": csrf}); status != 403 {
 			t.Errorf("a reader's remove: %d, want 403", status)
 		}

@@ -121,7 +121,7 @@ func (h *Handler) userPanel(tab panelTab) pageFunc {
 			return err
 		}
 		q := parseOverviewQuery(r.URL.Query())
-		page, err := h.overview(ctx, q, key)
+		page, err := h.overview(ctx, q, key, v.sess.principal.CanWrite())
 		if err != nil {
 			return err
 		}

@@ -275,6 +275,28 @@ type userRow struct {
 	URL          string
 	Environments []envOption
 	Selected     bool
+	// The row's actions, as the Studio's table has them: see the user's access, and,
+	// for a record people own here, a fresh invitation link and removal (ActionsWhy
+	// says why those are not offered).
+	AccessURL, LinkURL, RemoveURL string
+	ActionsWhy                    string
+}
+
+// rowActions fills in the row's action addresses; the pages behind them ask for
+// confirmation, and the server refuses what the row does not offer.
+func (r *userRow) rowActions(q overviewQuery, canWrite bool) {
+	base := userURL(r.User.Key)
+	r.AccessURL = q.url(base + "/access")
+	switch {
+	case r.User.ManagedBy != "":
+		r.ActionsWhy = "Managed from Kubernetes by instance " + r.User.ManagedBy + ": change StudioUser " + r.User.Key + " there"
+	case r.User.State == store.UserRemoved:
+		r.ActionsWhy = "The user is removed"
+	case !canWrite:
+		r.ActionsWhy = "Read-only sign-in: acting needs an admin token"
+	default:
+		r.LinkURL, r.RemoveURL = q.url(base+"/invitation-link"), q.url(base+"/remove")
+	}
 }
 
 func (h *Handler) usersPage(w http.ResponseWriter, r *http.Request, v *visit) error {
@@ -284,7 +306,7 @@ func (h *Handler) usersPage(w http.ResponseWriter, r *http.Request, v *visit) er
 		http.Redirect(w, r, q.url("/ui/users"), http.StatusFound)
 		return nil
 	}
-	page, err := h.overview(r.Context(), q, "")
+	page, err := h.overview(r.Context(), q, "", v.sess.principal.CanWrite())
 	if err != nil {
 		return err
 	}
@@ -292,8 +314,9 @@ func (h *Handler) usersPage(w http.ResponseWriter, r *http.Request, v *visit) er
 	return nil
 }
 
-// overview builds the table; selected is the key of the user whose panel is open.
-func (h *Handler) overview(ctx context.Context, q overviewQuery, selected string) (*usersPage, error) {
+// overview builds the table; selected is the key of the user whose panel is open, and
+// canWrite says whether the signed-in token may act (the rows' actions).
+func (h *Handler) overview(ctx context.Context, q overviewQuery, selected string, canWrite bool) (*usersPage, error) {
 	envs, many, err := h.environmentOptions(ctx)
 	if err != nil {
 		return nil, err
@@ -328,6 +351,7 @@ func (h *Handler) overview(ctx context.Context, q overviewQuery, selected string
 	}
 	for i := range page.Rows {
 		page.Rows[i].URL = q.url(userURL(page.Rows[i].User.Key))
+		page.Rows[i].rowActions(q, canWrite)
 	}
 	page.Columns = columns(q)
 	if res.next != nil {
