@@ -152,9 +152,6 @@ const (
 	OrderByLastActive UserOrder = "lastActive"
 )
 
-// UserOrders are the orders a listing takes.
-var UserOrders = []UserOrder{OrderByKey, OrderByEmail, OrderByCreated, OrderByLastActive}
-
 // UserPage is one page of users, in the filter's order (by key unless it says).
 type UserPage struct {
 	Items []User `json:"items"`

@@ -99,7 +99,7 @@ func (s *Server) deleteEnvironment(w http.ResponseWriter, r *http.Request) error
 // Audit handlers.
 
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
-	q, err := queryStrings(r, "user", "agency", "environment", "actor", "direction")
+	q, err := queryStrings(r, "user", "agency", "environment", "actor")
 	if err != nil {
 		return err
 	}
@@ -115,12 +115,13 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if d := q["direction"]; d != "" && d != "asc" && d != "desc" {
-		return store.Errorf(store.CodeInvalid, "direction", "must be asc or desc")
+	desc, err := queryDesc(r)
+	if err != nil {
+		return err
 	}
 	page, err := s.svc.ListAudit(r.Context(), store.AuditFilter{
 		User: q["user"], Agency: q["agency"], Environment: q["environment"], Actor: q["actor"],
-		After: after, Before: before, Desc: q["direction"] == "desc", Limit: limit,
+		After: after, Before: before, Desc: desc, Limit: limit,
 	})
 	if err != nil {
 		return err

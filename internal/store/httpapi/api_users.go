@@ -9,7 +9,7 @@ import (
 )
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
-	q, err := queryStrings(r, "email", "agency", "environment", "cursor", "order", "direction")
+	q, err := queryStrings(r, "email", "agency", "environment", "cursor", "order")
 	if err != nil {
 		return err
 	}
@@ -17,12 +17,13 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if d := q["direction"]; d != "" && d != "asc" && d != "desc" {
-		return store.Errorf(store.CodeInvalid, "direction", "must be asc or desc")
+	desc, err := queryDesc(r)
+	if err != nil {
+		return err
 	}
 	page, err := s.svc.ListUsers(r.Context(), store.UserFilter{
 		Email: q["email"], Agency: q["agency"], Environment: q["environment"], Cursor: q["cursor"], Limit: limit,
-		Order: store.UserOrder(q["order"]), Desc: q["direction"] == "desc",
+		Order: store.UserOrder(q["order"]), Desc: desc,
 	})
 	if err != nil {
 		return err

@@ -205,6 +205,19 @@ func queryLimit(r *http.Request) (int, error) {
 	return n, nil
 }
 
+// queryDesc parses a listing's direction: asc (the default) or desc.
+func queryDesc(r *http.Request) (bool, error) {
+	switch d, err := queryString(r, "direction"); {
+	case err != nil:
+		return false, err
+	case d == "" || d == "asc":
+		return false, nil
+	case d == "desc":
+		return true, nil
+	}
+	return false, store.Errorf(store.CodeInvalid, "direction", "must be asc or desc")
+}
+
 // querySeq parses an audit bound (after, before): a seq; absent means none (0).
 func querySeq(r *http.Request, name string) (int64, error) {
 	v := r.URL.Query().Get(name)

@@ -177,27 +177,21 @@ func BenchmarkPages(b *testing.B) {
 	id, _ := h.sessions.create(auth.Principal{Subject: "bench", Role: auth.RoleReader})
 	ctx := context.Background()
 
-	// A position halfway through the overview, as after paging there.
-	var cursor string
-	for seen := 0; seen < n/2; seen += 1000 {
-		page, err := st.ListUsers(ctx, store.UserFilter{Limit: 1000, Cursor: cursor})
-		if err != nil || page.Next == nil {
-			b.Fatalf("listing to the middle: %v", err)
+	// Positions halfway through the overview, as after paging there: by key, and by
+	// last activity, most recent first.
+	middleOf := func(f store.UserFilter) string {
+		f.Limit = 1000
+		for seen := 0; seen < n/2; seen += f.Limit {
+			page, err := st.ListUsers(ctx, f)
+			if err != nil || page.Next == nil {
+				b.Fatalf("listing to the middle (%+v): %v", f, err)
+			}
+			f.Cursor = *page.Next
 		}
-		cursor = *page.Next
+		return scanPosition{cursor: f.Cursor}.encode()
 	}
-	middle := scanPosition{cursor: cursor}.encode()
-	// The same depth in another of the store's orders: by last activity, most recent
-	// first.
-	cursor = ""
-	for seen := 0; seen < n/2; seen += 1000 {
-		page, err := st.ListUsers(ctx, store.UserFilter{Limit: 1000, Cursor: cursor, Order: store.OrderByLastActive, Desc: true})
-		if err != nil || page.Next == nil {
-			b.Fatalf("listing to the middle by last activity: %v", err)
-		}
-		cursor = *page.Next
-	}
-	middleByActivity := scanPosition{cursor: cursor}.encode()
+	middle := middleOf(store.UserFilter{})
+	middleByActivity := middleOf(store.UserFilter{Order: store.OrderByLastActive, Desc: true})
 	if r := audit.Check(ctx); !r.OK {
 		b.Fatalf("chain check: %+v", r)
 	}

@@ -87,10 +87,11 @@ type kubectlCommand struct {
 	ID, Label, Command string
 }
 
-// actionsFor decides the buttons of u for the signed-in principal.
-func actionsFor(u store.User, v *visit, back overviewQuery) userActions {
+// actionsFor decides the actions on u, in the panel and in u's row of the table, for
+// a principal that may act (canWrite) or not.
+func actionsFor(u store.User, canWrite bool, back overviewQuery) userActions {
 	a := userActions{
-		ReadOnly:  !v.sess.principal.CanWrite(),
+		ReadOnly:  !canWrite,
 		Removed:   u.State == store.UserRemoved,
 		RemoveURL: back.url(userURL(u.Key) + "/remove"),
 		LinkURL:   back.url(userURL(u.Key) + "/invitation-link"),
@@ -104,6 +105,19 @@ func actionsFor(u store.User, v *visit, back overviewQuery) userActions {
 	}
 	a.Allowed = !a.ReadOnly && a.Managed == nil && !a.Removed
 	return a
+}
+
+// Why says in one line why the actions are not allowed ("" when they are).
+func (a userActions) Why() string {
+	switch {
+	case a.Managed != nil:
+		return "Managed from Kubernetes by instance " + a.Managed.Instance + ": change StudioUser " + a.Managed.User + " there"
+	case a.Removed:
+		return "The user is removed"
+	case a.ReadOnly:
+		return "Read-only sign-in: acting needs an admin token"
+	}
+	return ""
 }
 
 // Notices after an action (the query says which, never what was entered).
@@ -125,7 +139,7 @@ func (h *Handler) userPanel(tab panelTab) pageFunc {
 		if err != nil {
 			return err
 		}
-		p := &userPanel{User: u, Tab: tab, CloseURL: q.url("/ui/users"), Actions: actionsFor(u, v, q),
+		p := &userPanel{User: u, Tab: tab, CloseURL: q.url("/ui/users"), Actions: actionsFor(u, v.sess.principal.CanWrite(), q),
 			Notice: notices[r.URL.Query().Get("done")]}
 		for _, t := range panelTabs {
 			p.Tabs = append(p.Tabs, tabLink{ID: "tab-" + string(t.tab), Label: t.label, URL: q.url(userURL(key) + t.path), Current: t.tab == tab})

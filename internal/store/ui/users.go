@@ -275,28 +275,10 @@ type userRow struct {
 	URL          string
 	Environments []envOption
 	Selected     bool
-	// The row's actions, as the Studio's table has them: see the user's access, and,
-	// for a record people own here, a fresh invitation link and removal (ActionsWhy
-	// says why those are not offered).
-	AccessURL, LinkURL, RemoveURL string
-	ActionsWhy                    string
-}
-
-// rowActions fills in the row's action addresses; the pages behind them ask for
-// confirmation, and the server refuses what the row does not offer.
-func (r *userRow) rowActions(q overviewQuery, canWrite bool) {
-	base := userURL(r.User.Key)
-	r.AccessURL = q.url(base + "/access")
-	switch {
-	case r.User.ManagedBy != "":
-		r.ActionsWhy = "Managed from Kubernetes by instance " + r.User.ManagedBy + ": change StudioUser " + r.User.Key + " there"
-	case r.User.State == store.UserRemoved:
-		r.ActionsWhy = "The user is removed"
-	case !canWrite:
-		r.ActionsWhy = "Read-only sign-in: acting needs an admin token"
-	default:
-		r.LinkURL, r.RemoveURL = q.url(base+"/invitation-link"), q.url(base+"/remove")
-	}
+	// The row's actions, as the Studio's table has them: see the user's access, and
+	// the panel's (a fresh invitation link and removal, when allowed).
+	AccessURL string
+	Actions   userActions
 }
 
 func (h *Handler) usersPage(w http.ResponseWriter, r *http.Request, v *visit) error {
@@ -351,7 +333,8 @@ func (h *Handler) overview(ctx context.Context, q overviewQuery, selected string
 	}
 	for i := range page.Rows {
 		page.Rows[i].URL = q.url(userURL(page.Rows[i].User.Key))
-		page.Rows[i].rowActions(q, canWrite)
+		page.Rows[i].AccessURL = q.url(userURL(page.Rows[i].User.Key) + "/access")
+		page.Rows[i].Actions = actionsFor(page.Rows[i].User, canWrite, q)
 	}
 	page.Columns = columns(q)
 	if res.next != nil {
